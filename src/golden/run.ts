@@ -1,0 +1,65 @@
+import { dequantizeValue, quantizeValue } from '../ir/numerics.js';
+import type { Layer, Model, TensorInfo } from '../ir/types.js';
+import { add, concat, conv, fc, globalAvgPool, pool, transpose, type Act } from './layers.js';
+
+export interface GoldenResult {
+  /** raw int8 of each model output */
+  outputsInt: Int8Array[];
+  /** dequantized model outputs */
+  outputs: Float64Array[];
+  /** every tensor the run produced, by name (input included), for layer-by-layer comparison */
+  tensors: Map<string, Act>;
+}
+
+/** ONNX QuantizeLinear of the float input with the input tensor's parameters. */
+export function quantizeInput(t: TensorInfo, input: ArrayLike<number>): Int8Array {
+  const out = new Int8Array(input.length);
+  for (let i = 0; i < input.length; i++) out[i] = quantizeValue(input[i]!, t.quant.scale, t.quant.zeroPoint);
+  return out;
+}
+
+function runLayer(l: Layer, ins: Act[], out: TensorInfo): Act {
+  const x = ins[0]!;
+  switch (l.op) {
+    case 'conv':
+      return conv(l, x, out.quant);
+    case 'fc':
+      return fc(l, x, out.quant);
+    case 'maxpool':
+    case 'avgpool':
+      return pool(l, x, out.quant);
+    case 'globalavgpool':
+      return globalAvgPool(l, x, out.quant);
+    case 'add':
+      return add(l, x, ins[1]!, out.quant);
+    case 'concat':
+      return concat(l, ins, out.quant);
+    case 'reshape':
+      return { shape: out.shape, data: x.data, quant: out.quant };
+    case 'transpose':
+      return transpose(l, x);
+  }
+}
+
+/** Bit-exact integer inference of one sample (float input values in the model's input shape). */
+export function runGolden(m: Model, input: ArrayLike<number>): GoldenResult {
+  const infos = new Map(m.tensors.map((t) => [t.name, t]));
+  const inInfo = infos.get(m.inputs[0]!)!;
+  const tensors = new Map<string, Act>();
+  tensors.set(inInfo.name, { shape: inInfo.shape, data: quantizeInput(inInfo, input), quant: inInfo.quant });
+  for (const l of m.layers) {
+    tensors.set(l.output, runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!));
+  }
+  const outputsInt = m.outputs.map((o) => tensors.get(o)!.data);
+  const outputs = m.outputs.map((o) => {
+    const t = tensors.get(o)!;
+    return Float64Array.from(t.data, (q) => dequantizeValue(q, t.quant.scale, t.quant.zeroPoint));
+  });
+  return { outputsInt, outputs, tensors };
+}
+
+export function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
