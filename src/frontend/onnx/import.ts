@@ -35,12 +35,22 @@ export async function readOnnxGraph(file: string): Promise<Graph> {
   return graphFromModel(decodeModelProto(bytes, file), file);
 }
 
+function isQoperator(raw: Graph): boolean {
+  return raw.nodes.some((n) => QOPERATOR_OPS.test(n.op));
+}
+
+/** Any ONNX flavour -> the float graph with quantization annotations, support-checked. */
+export function annotatedGraph(raw: Graph): AnnotatedGraph {
+  const g = stripQdq(isQoperator(raw) ? qoperatorToQdq(raw) : raw);
+  checkSupported(g);
+  return g;
+}
+
 /** ONNX (fp32, QDQ or QOperator) -> IR v1, through one annotated float graph. */
 export function importGraph(raw: Graph, opts: ImportOptions = {}): Imported {
   const file = raw.file;
-  const isQop = raw.nodes.some((n) => QOPERATOR_OPS.test(n.op));
-  const g = stripQdq(isQop ? qoperatorToQdq(raw) : raw);
-  checkSupported(g);
+  const isQop = isQoperator(raw);
+  const g = annotatedGraph(raw);
   const groups = groupLayers(g, g.quant);
   let format: SourceFormat = isQop ? 'qoperator' : 'qdq';
   if (g.quant.size === 0) {
