@@ -13,7 +13,7 @@ import type {
 
 /**
  * Bit-exact integer kernels, one per IR layer op. Every one ends in the requantization rule
- * of src/ir/numerics.ts, inlined here for speed: y = clamp(zp + floor((acc*m + 2^(s-1)) / 2^s)).
+ * of src/ir/numerics.ts (round half to even), inlined here for speed.
  */
 export interface Act {
   shape: number[];
@@ -22,11 +22,16 @@ export interface Act {
 }
 
 function requantInto(out: Int8Array, offset: number, acc: Int32Array | Float64Array, m: number, s: number, zp: number, clamp: Clamp): void {
-  const half = 2 ** (s - 1);
+  const unit = 2 ** s;
+  const half = unit / 2;
   const inv = 2 ** -s;
   const [lo, hi] = clamp;
   for (let i = 0; i < acc.length; i++) {
-    const y = zp + Math.floor((acc[i]! * m + half) * inv);
+    const p = acc[i]! * m;
+    let q = Math.floor(p * inv);
+    const r = p - q * unit;
+    if (r > half || (r === half && (q & 1) !== 0)) q++;
+    const y = zp + q;
     out[offset + i] = y < lo ? lo : y > hi ? hi : y;
   }
 }

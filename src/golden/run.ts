@@ -18,7 +18,7 @@ export function quantizeInput(t: TensorInfo, input: ArrayLike<number>): Int8Arra
   return out;
 }
 
-function runLayer(l: Layer, ins: Act[], out: TensorInfo): Act {
+export function runLayer(l: Layer, ins: Act[], out: TensorInfo): Act {
   const x = ins[0]!;
   switch (l.op) {
     case 'conv':

@@ -3,11 +3,15 @@
  * the HLS templates implement exactly these formulas; change them here and there together.
  *
  * Requantization of an int32 accumulator:
- *   y = clamp(zp + floor((acc * multiplier + 2^(shift-1)) / 2^shift), lo, hi)
+ *   p = acc * multiplier                      (exact: |p| < 2^47)
+ *   q = p >> shift                            (arithmetic shift: floor(p / 2^shift))
+ *   r = p - q * 2^shift                       (the shifted-out bits, 0 <= r < 2^shift)
+ *   q += (r > 2^(shift-1) || (r == 2^(shift-1) && q is odd)) ? 1 : 0   (round half to even)
+ *   y = clamp(zp + q, lo, hi)
  * multiplier is an unsigned 15-bit integer normalized to [2^14, 2^15) (0 for a vanishing scale),
- * shift in [1, MAX_SHIFT]. Rounding is half away from zero towards +infinity ("round half up"),
- * done by adding 2^(shift-1) before an arithmetic right shift. acc * multiplier fits in 47 bits, so
- * the whole expression is exact in float64 (and in a 64-bit hardware product).
+ * shift in [1, MAX_SHIFT]. Half-to-even is what onnxruntime's float requantization does, so
+ * exact ties (frequent in average pooling) agree with it. Every step is exact in float64 and in
+ * a 64-bit hardware product.
  */
 export const MULTIPLIER_BITS = 15;
 export const MULTIPLIER_MIN = 1 << (MULTIPLIER_BITS - 1);
@@ -51,10 +55,14 @@ export function quantizeMultipliersSharedShift(reals: number[]): { multipliers: 
   return { multipliers: reals.map((r) => Math.round(r * 2 ** shift)), shift };
 }
 
-/** floor((acc * multiplier + 2^(shift-1)) / 2^shift), exact for |acc| < 2^32. */
+/** round_half_even(acc * multiplier / 2^shift), exact for |acc| < 2^32. */
 export function scaleRound(acc: number, multiplier: number, shift: number): number {
-  const p = 2 ** shift;
-  return Math.floor((acc * multiplier + p / 2) / p);
+  const p = acc * multiplier;
+  const unit = 2 ** shift;
+  const q = Math.floor(p / unit);
+  const r = p - q * unit;
+  const half = unit / 2;
+  return r > half || (r === half && (q & 1) !== 0) ? q + 1 : q;
 }
 
 export function requantize(

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** Paths of the shared (read-only) fixtures and of this project's own. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const SHARED = join(root, '..', 'shared', 'fixtures', 'models');
+export const OWN = join(root, 'fixtures');
+export const CLI = join(root, 'dist', 'src', 'cli', 'main.js');
+
+export const sharedModel = (name: string): string => join(SHARED, `${name}.onnx`);
+
+export interface FixtureData {
+  shape: number[];
+  inputs: number[][];
+  labels?: number[];
+  ort_fp32?: number[][];
+  ort_qdq?: number[][];
+  ort_qop?: number[][];
+}
+
+export function sharedData(name: 'digits8' | 'tinyres'): FixtureData {
+  return JSON.parse(readFileSync(join(SHARED, `${name}_data.json`), 'utf8')) as FixtureData;
+}
