@@ -244,7 +244,7 @@ function execNode(n: GraphNode, get: (name: string) => FTensor, constValue: (nam
  * Runs the float graph on one input (values in the model input's shape, batch 1) and returns
  * every tensor it computed, by name. Used as the fp32 reference and for PTQ calibration.
  */
-export function runFloat(g: Graph, input: Float64Array | Float32Array): Map<string, FTensor> {
+export function runFloat(g: Graph, input: ArrayLike<number>): Map<string, FTensor> {
   const values = new Map<string, FTensor>();
   values.set(g.input.name, { shape: g.input.shape, data: Float64Array.from(input) });
   const get = (name: string): FTensor => {
