@@ -34,7 +34,7 @@ describe.each([
     const path = sharedModel(model);
     const { model: ir } = await importOnnx(path);
     const { model: exposed, quantizedOf } = exposeQuantizedTensors(readFileSync(path));
-    const session = await ort.InferenceSession.create(exposed);
+    const session = await ort.InferenceSession.create(exposed, { logSeverityLevel: 3 });
     const infos = new Map(ir.tensors.map((t) => [t.name, t]));
     const d = sharedData(data);
     const worst = new Map<string, number>();

@@ -1,6 +1,7 @@
 import { badInput, unsupported } from '../../errors.js';
 import {
   attrFloat,
+  attrInt,
   attrInts,
   DT_FLOAT,
   DT_INT32,
@@ -149,7 +150,8 @@ export function graphFromModel(model: OnnxTypes.ModelProto, file: string): Graph
     };
     if (n.op === 'Constant' && !n.domain) {
       consts.set(n.outputs[0]!, constantNodeValue(n, file));
-    } else if (n.op === 'Identity' && !n.domain) {
+    } else if ((n.op === 'Identity' || (n.op === 'Cast' && attrInt(n, 'to', 0) === DT_FLOAT)) && !n.domain) {
+      // In the float graph a cast to float (ConvInteger's int32 result, say) changes nothing.
       alias.set(n.outputs[0]!, n.inputs[0]!);
     } else {
       nodes.push(n);

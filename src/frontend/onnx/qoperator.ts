@@ -89,6 +89,22 @@ export function qoperatorToQdq(g: Graph): Graph {
       for (let k = 2; k + 2 < i.length + 1; k += 3) ins.push(dq(n, i[k]!, i[k + 1]!, i[k + 2]));
       emit('Concat', ins, [f], n.name, n.attrs);
       q(n, f, out, i[0]!, i[1]!);
+    } else if ((n.op === 'ConvInteger' || n.op === 'MatMulInteger') && !n.domain) {
+      // The int32 result equals a float op on x - zx and w - zw: dequantize x with its own
+      // parameters and the weights at 1/s_x, and the float output is the integer accumulator;
+      // the Mul by a scale that follows folds like any other per-channel factor.
+      const src = raw.get(i[0]!);
+      if (!src) throw unsupported(where, 'the data input must come from a QuantizeLinear');
+      const sx = consts.get(src[0]);
+      if (!sx) throw unsupported(where, 'quantization parameters must be constants');
+      const x = dq(n, i[0]!, src[0], src[1]);
+      const wz = i[3] ? consts.get(i[3]) : undefined;
+      const channels = wz?.values.length ?? 1;
+      const inv = fresh(`${n.name}_unit_scale`);
+      consts.set(inv, { dims: channels > 1 ? [channels] : [], values: new Float64Array(channels).fill(1 / sx.values[0]!), dataType: DT_FLOAT });
+      const isConv = n.op === 'ConvInteger';
+      const w = dq(n, i[1]!, inv, i[3] || undefined, channels > 1 ? (isConv ? 0 : 1) : undefined);
+      emit(isConv ? 'Conv' : 'MatMul', [x, w], [out], n.name, isConv ? n.attrs : undefined);
     } else if (n.domain && n.domain !== 'ai.onnx') {
       throw unsupported(where, `operator ${n.domain}.${n.op} is not supported`);
     } else if (n.op !== 'DequantizeLinear' && raw.has(i[0] ?? '')) {
