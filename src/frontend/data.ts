@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { issuePath } from '../ir/schema.js';
+import { readInputFile } from './read-input-file.js';
 
 /** data.json: {"shape":[1,C,H,W],"inputs":[[...], ...]}, extra keys (labels, references) allowed. */
 const dataJson = z
@@ -54,13 +54,7 @@ export function parseInputData(text: string, file: string): InputData {
 }
 
 export async function readInputData(file: string): Promise<InputData> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw badInput(file, 'no such file');
-  }
-  return parseInputData(text, file);
+  return parseInputData(await readInputFile(file, 'utf8'), file);
 }
 
 /** Checks data against a model input shape ([1,C,H,W] with the batch of 1). */

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { badInput } from '../errors.js';
 import { readModel } from '../ir/serialize.js';
 import type { Model } from '../ir/types.js';
 import type { InputData } from './data.js';
 import { importOnnx } from './onnx/import.js';
+import { readInputFile } from './read-input-file.js';
 
 export function isIrFile(path: string): boolean {
   return /\.json$/i.test(path);
@@ -12,11 +11,5 @@ export function isIrFile(path: string): boolean {
 /** `<model>` of the CLI: an .onnx file (imported) or an IR file (read and validated). */
 export async function loadModel(path: string, calib?: InputData): Promise<Model> {
   if (!isIrFile(path)) return (await importOnnx(path, calib ? { calib } : {})).model;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw badInput(path, 'no such file');
-  }
-  return readModel(text, path);
+  return readModel(await readInputFile(path, 'utf8'), path);
 }

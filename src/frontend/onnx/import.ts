@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { badInput } from '../../errors.js';
 import type { Model, SourceFormat } from '../../ir/types.js';
 import type { InputData } from '../data.js';
+import { readInputFile } from '../read-input-file.js';
 import { calibrate } from './calibrate.js';
 import { decodeModelProto, graphFromModel } from './decode.js';
 import type { Graph } from './graph.js';
@@ -26,13 +26,7 @@ export interface Imported {
 const QOPERATOR_OPS = /^(QLinear|QGemm$|ConvInteger$|MatMulInteger$)/;
 
 export async function readOnnxGraph(file: string): Promise<Graph> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch {
-    throw badInput(file, 'no such file');
-  }
-  return graphFromModel(decodeModelProto(bytes, file), file);
+  return graphFromModel(decodeModelProto(await readInputFile(file), file), file);
 }
 
 function isQoperator(raw: Graph): boolean {
