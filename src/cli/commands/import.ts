@@ -8,5 +8,4 @@ export async function importCommand(path: string, opts: { calib?: string; output
   const { model } = await importOnnx(path, calib ? { calib } : {});
   await writeFileAtomic(opts.output, writeModel(model));
   console.error(`wrote ${opts.output}: ${model.layers.length} layers (${model.source.format})`);
-
 }

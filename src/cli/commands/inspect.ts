@@ -112,5 +112,4 @@ export async function inspectCommand(path: string, opts: { calib?: string; json?
     }
   }
   if (failure) throw failure;
-
 }

@@ -70,5 +70,4 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
   );
   if (labels) console.log(`accuracy: ${correct}/${labels.length} (${((100 * correct!) / labels.length).toFixed(1)}%)`);
   if (macs) console.log(`MACs per sample: ${macs.dense}`);
-
 }
