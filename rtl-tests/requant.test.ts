@@ -12,7 +12,7 @@ let exe = '';
 beforeAll(async () => {
   exe = await buildVerilator({
     top: 'gatec_requant',
-    sources: [join(root, 'templates/rtl/gatec_requant.sv')],
+    sources: [join(root, 'templates/rtl/engine/gatec_requant.sv')],
     harness: [join(root, 'rtl-tests/requant/tb_requant.cpp')],
     objDir: join(root, '.cache/rtl-tests/requant'),
   });
