@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { GatecError } from '../errors.js';
+import { buildCommand, type BuildOptions } from './commands/build.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
@@ -41,6 +42,27 @@ program
   .option('--json', 'print one JSON object: outputs, outputsInt, top1, macs')
   .addHelpText('after', '\nExample:\n  gatec run model_qdq.onnx --inputs data.json --json')
   .action(async (model: string, opts: { inputs: string; json?: boolean; calib?: string; float?: boolean }) => runCommand(model, opts));
+
+program
+  .command('build')
+  .description('compile a model into hardware sources and memory images (engine: RTL, program, weights)')
+  .argument('<model>', '.onnx model or IR (.json) file')
+  .requiredOption('-o, --output <dir>', 'output directory, hw-out/<name>; <name> names the top module')
+  .option('--arch <arch>', 'architecture: engine or spatial', 'engine')
+  .option('--target <targets>', 'targets: rtl, hls (comma-separated)', 'rtl')
+  .option('--calib <data.json>', 'calibration inputs for an fp32 model')
+  .option('--pe <ocxic>', 'PE array: output-channel rows x input-channel columns (default 8x8)')
+  .option('--bus-bytes <n>', 'DRAM data bus width in bytes (default 16)')
+  .option('--in-buf <size>', 'input buffer size, e.g. 64K (default 64K)')
+  .option('--w-buf <size>', 'weight buffer size (default 64K)')
+  .option('--out-buf <size>', 'output buffer size (default 64K)')
+  .option('--param-rows <n>', 'parameter buffer rows, one per group of output channels (default 64)')
+  .option('--fetch-depth <n>', 'instruction FIFO entries (default 16)')
+  .option('--clock-mhz <mhz>', 'clock for reported times (default 200)')
+  .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction, for the cycle model (default 16)')
+  .option('--dram-latency <cycles>', 'DRAM read latency in cycles, for the cycle model (default 20)')
+  .addHelpText('after', '\nExample:\n  gatec build model_qdq.onnx --pe 16x8 --w-buf 128K -o hw-out/mynet')
+  .action(async (model: string, opts: BuildOptions) => buildCommand(model, opts));
 
 try {
   await program.parseAsync(process.argv);

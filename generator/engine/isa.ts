@@ -1,0 +1,337 @@
+import { unsupported } from '../../src/errors.js';
+
+/**
+ * The engine's instruction set (docs/engine.md, "Instructions"): 64-byte instructions of 32
+ * little-endian halfwords. Instructions are built as typed objects by program.ts and encoded
+ * here through one field table per opcode, which also serves decoding (tests, disassembly).
+ */
+export const INSTRUCTION_BYTES = 64;
+/** Tag the counters use for instruction fetch; never a layer's. */
+export const FETCH_TAG = 0xffff;
+
+export const OPCODES = { end: 0, load: 1, store: 2, conv: 3, pool: 4, add: 5 } as const;
+export type Opcode = keyof typeof OPCODES;
+
+/** LOAD target buffer, h6. */
+export const LOAD_TARGETS = { in: 0, weight: 1, param: 2 } as const;
+export type LoadTarget = keyof typeof LOAD_TARGETS;
+
+interface Common {
+  /** IR layer index */
+  tag: number;
+  waitDma: boolean;
+  waitCmp: boolean;
+}
+
+export interface EndInstr extends Common {
+  op: 'end';
+}
+
+export interface LoadInstr extends Common {
+  op: 'load';
+  addr: number;
+  bytes: number;
+  target: LoadTarget;
+  /** first buffer row */
+  row: number;
+}
+
+export interface StoreInstr extends Common {
+  op: 'store';
+  addr: number;
+  bytes: number;
+  /** first out-buffer row */
+  row: number;
+}
+
+/** Window geometry shared by CONV and POOL. */
+interface Window {
+  inStart: number;
+  imgH: number;
+  imgW: number;
+  inPitch: number;
+  iy0: number;
+  oyCnt: number;
+  outW: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  outBase: number;
+  outPitch: number;
+  zpIn: number;
+  zpOut: number;
+  lo: number;
+  hi: number;
+}
+
+export interface ConvInstr extends Common, Window {
+  op: 'conv';
+  ncgIn: number;
+  ciw0: number;
+  nciw: number;
+  wb0: number;
+  gstride: number;
+  ng: number;
+  pb0: number;
+  g0: number;
+  ncgOut: number;
+}
+
+export interface PoolInstr extends Common, Window {
+  op: 'pool';
+  ncg: number;
+  multiplier: number;
+  shift: number;
+  average: boolean;
+}
+
+export interface AddInstr extends Common {
+  op: 'add';
+  aBase: number;
+  bBase: number;
+  rows: number;
+  rowWords: number;
+  inPitch: number;
+  outBase: number;
+  outPitch: number;
+  zpA: number;
+  zpB: number;
+  zpOut: number;
+  lo: number;
+  hi: number;
+  multA: number;
+  multB: number;
+  shift: number;
+}
+
+export type ComputeInstr = ConvInstr | PoolInstr | AddInstr;
+export type Instr = EndInstr | LoadInstr | StoreInstr | ComputeInstr;
+
+// ---------------------------------------------------------------------------------------------
+// Field tables
+
+/**
+ * u16/s16: a halfword; i8: int8 sign-extended into a halfword; u32/s32: two halfwords, low
+ * first; lo8/hi8: one byte of a halfword; bit8: bit 8 of a halfword.
+ */
+type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 'bit8';
+interface Field<T> {
+  /** the name docs/engine.md uses */
+  name: string;
+  h: number;
+  kind: Kind;
+  get: (i: T) => number;
+}
+
+const RANGES: Record<Kind, [number, number]> = {
+  u16: [0, 0xffff],
+  s16: [-0x8000, 0x7fff],
+  i8: [-128, 127],
+  u32: [0, 0xffffffff],
+  s32: [-0x80000000, 0x7fffffff],
+  lo8: [0, 0xff],
+  hi8: [0, 0xff],
+  bit8: [0, 1],
+};
+
+const f = <T>(name: string, h: number, kind: Kind, get: (i: T) => number): Field<T> => ({ name, h, kind, get });
+
+const DMA_FIELDS = <T extends LoadInstr | StoreInstr>(): Field<T>[] => [
+  f('addr', 2, 'u32', (i) => i.addr),
+  f('bytes', 4, 'u32', (i) => i.bytes),
+  f('row', 7, 'u16', (i) => i.row),
+];
+
+const LOAD_FIELDS: Field<LoadInstr>[] = [...DMA_FIELDS<LoadInstr>(), f('target', 6, 'u16', (i) => LOAD_TARGETS[i.target])];
+const STORE_FIELDS: Field<StoreInstr>[] = DMA_FIELDS<StoreInstr>();
+
+const WINDOW_FIELDS = <T extends ConvInstr | PoolInstr>(): Field<T>[] => [
+  f('in_start', 2, 's32', (i) => i.inStart),
+  f('img_h', 4, 'u16', (i) => i.imgH),
+  f('img_w', 5, 'u16', (i) => i.imgW),
+  f('in_pitch', 6, 'u16', (i) => i.inPitch),
+  f('iy0', 10, 's16', (i) => i.iy0),
+  f('oy_cnt', 11, 'u16', (i) => i.oyCnt),
+  f('out_w', 12, 'u16', (i) => i.outW),
+  f('kh', 13, 'lo8', (i) => i.kh),
+  f('kw', 13, 'hi8', (i) => i.kw),
+  f('sh', 14, 'lo8', (i) => i.sh),
+  f('sw', 14, 'hi8', (i) => i.sw),
+  f('pt', 15, 'lo8', (i) => i.pt),
+  f('pl', 15, 'hi8', (i) => i.pl),
+  f('out_base', 21, 'u16', (i) => i.outBase),
+  f('out_pitch', 22, 'u16', (i) => i.outPitch),
+  f('zp_in', 24, 'i8', (i) => i.zpIn),
+  f('zp_out', 25, 'i8', (i) => i.zpOut),
+  f('lo', 26, 'i8', (i) => i.lo),
+  f('hi', 27, 'i8', (i) => i.hi),
+  // The compiler precomputes the address products so the address generators only add.
+  f('pitch_sh', 28, 'u16', (i) => i.sh * i.inPitch),
+];
+
+const CONV_FIELDS: Field<ConvInstr>[] = [
+  ...WINDOW_FIELDS<ConvInstr>(),
+  f('ncg_in', 7, 'u16', (i) => i.ncgIn),
+  f('ciw0', 8, 'u16', (i) => i.ciw0),
+  f('nciw', 9, 'u16', (i) => i.nciw),
+  f('wb0', 16, 'u16', (i) => i.wb0),
+  f('gstride', 17, 'u16', (i) => i.gstride),
+  f('ng', 18, 'u16', (i) => i.ng),
+  f('pb0', 19, 'u16', (i) => i.pb0),
+  f('g0', 20, 'u16', (i) => i.g0),
+  f('ncg_out', 23, 'u16', (i) => i.ncgOut),
+  f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncgIn),
+];
+
+const POOL_FIELDS: Field<PoolInstr>[] = [
+  ...WINDOW_FIELDS<PoolInstr>(),
+  f('ncg', 7, 'u16', (i) => i.ncg),
+  f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncg),
+  f('multiplier', 30, 'u16', (i) => i.multiplier),
+  f('shift', 31, 'lo8', (i) => i.shift),
+  f('mode', 31, 'bit8', (i) => (i.average ? 1 : 0)),
+];
+
+const ADD_FIELDS: Field<AddInstr>[] = [
+  f('a_base', 2, 'u16', (i) => i.aBase),
+  f('b_base', 3, 'u16', (i) => i.bBase),
+  f('rows', 4, 'u16', (i) => i.rows),
+  f('row_words', 5, 'u16', (i) => i.rowWords),
+  f('in_pitch', 6, 'u16', (i) => i.inPitch),
+  f('out_base', 21, 'u16', (i) => i.outBase),
+  f('out_pitch', 22, 'u16', (i) => i.outPitch),
+  f('zp_a', 24, 'i8', (i) => i.zpA),
+  f('zp_out', 25, 'i8', (i) => i.zpOut),
+  f('lo', 26, 'i8', (i) => i.lo),
+  f('hi', 27, 'i8', (i) => i.hi),
+  f('zp_b', 28, 'i8', (i) => i.zpB),
+  f('mult_a', 29, 'u16', (i) => i.multA),
+  f('mult_b', 30, 'u16', (i) => i.multB),
+  f('shift', 31, 'u16', (i) => i.shift),
+];
+
+const FIELDS: { [K in Opcode]: Field<Extract<Instr, { op: K }>>[] } = {
+  end: [],
+  load: LOAD_FIELDS,
+  store: STORE_FIELDS,
+  conv: CONV_FIELDS,
+  pool: POOL_FIELDS,
+  add: ADD_FIELDS,
+};
+
+function fieldsOf(i: Instr): Field<Instr>[] {
+  return FIELDS[i.op] as Field<Instr>[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function put(view: DataView, h: number, kind: Kind, v: number): void {
+  const at = 2 * h;
+  switch (kind) {
+    case 'u16':
+    case 's16':
+    case 'i8':
+      view.setUint16(at, v & 0xffff, true);
+      return;
+    case 'u32':
+    case 's32':
+      view.setUint32(at, v >>> 0, true);
+      return;
+    case 'lo8':
+      view.setUint8(at, v);
+      return;
+    case 'hi8':
+      view.setUint8(at + 1, v);
+      return;
+    case 'bit8':
+      view.setUint8(at + 1, view.getUint8(at + 1) | v);
+      return;
+  }
+}
+
+/**
+ * Writes one instruction at `offset`. A field out of range is an unsupported-feature error
+ * naming the layer (`whereOf(tag)`) and the field, never a silently wrapped value.
+ */
+export function encodeInstruction(i: Instr, out: Uint8Array, offset: number, whereOf: (tag: number) => string): void {
+  const view = new DataView(out.buffer, out.byteOffset + offset, INSTRUCTION_BYTES);
+  for (let k = 0; k < INSTRUCTION_BYTES; k++) out[offset + k] = 0;
+  view.setUint16(0, OPCODES[i.op] | (i.waitDma ? 1 << 4 : 0) | (i.waitCmp ? 1 << 5 : 0), true);
+  view.setUint16(2, i.tag, true);
+  for (const fd of fieldsOf(i)) {
+    const v = fd.get(i);
+    const [lo, hi] = RANGES[fd.kind];
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      throw unsupported(whereOf(i.tag), `${i.op.toUpperCase()} field ${fd.name} = ${v} does not fit the instruction (${fd.kind}, ${lo}..${hi})`);
+    }
+    put(view, fd.h, fd.kind, v);
+  }
+}
+
+export function encodeProgram(program: readonly Instr[], whereOf: (tag: number) => string): Uint8Array {
+  const out = new Uint8Array(program.length * INSTRUCTION_BYTES);
+  program.forEach((i, k) => encodeInstruction(i, out, k * INSTRUCTION_BYTES, whereOf));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+function get(view: DataView, h: number, kind: Kind): number {
+  const at = 2 * h;
+  switch (kind) {
+    case 'u16':
+      return view.getUint16(at, true);
+    case 's16':
+      return view.getInt16(at, true);
+    case 'i8':
+      return view.getInt8(at);
+    case 'u32':
+      return view.getUint32(at, true);
+    case 's32':
+      return view.getInt32(at, true);
+    case 'lo8':
+      return view.getUint8(at);
+    case 'hi8':
+      return view.getUint8(at + 1);
+    case 'bit8':
+      return view.getUint8(at + 1) & 1;
+  }
+}
+
+export interface DecodedInstruction {
+  op: Opcode;
+  waitDma: boolean;
+  waitCmp: boolean;
+  tag: number;
+  /** every field of the opcode, by its docs/engine.md name */
+  fields: Record<string, number>;
+}
+
+/** The fields of one encoded instruction, for disassembly and tests. */
+export function decodeInstruction(bytes: Uint8Array, offset = 0): DecodedInstruction {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, INSTRUCTION_BYTES);
+  const h0 = view.getUint16(0, true);
+  const code = h0 & 0xf;
+  const op = (Object.keys(OPCODES) as Opcode[]).find((k) => OPCODES[k] === code);
+  if (op === undefined) throw new Error(`engine: unknown opcode ${code} at byte ${offset}`);
+  const fields: Record<string, number> = {};
+  for (const fd of FIELDS[op] as Field<Instr>[]) fields[fd.name] = get(view, fd.h, fd.kind);
+  return { op, waitDma: (h0 & 0x10) !== 0, waitCmp: (h0 & 0x20) !== 0, tag: view.getUint16(2, true), fields };
+}
+
+/** One line per instruction, for listings and debugging. */
+export function disassemble(bytes: Uint8Array): string[] {
+  const lines: string[] = [];
+  for (let at = 0; at + INSTRUCTION_BYTES <= bytes.length; at += INSTRUCTION_BYTES) {
+    const d = decodeInstruction(bytes, at);
+    const waits = `${d.waitDma ? ' wait_dma' : ''}${d.waitCmp ? ' wait_cmp' : ''}`;
+    const fields = Object.entries(d.fields).map(([k, v]) => `${k}=${v}`).join(' ');
+    lines.push(`${at / INSTRUCTION_BYTES}: ${d.op.toUpperCase()} tag=${d.tag}${waits} ${fields}`.trimEnd());
+  }
+  return lines;
+}
