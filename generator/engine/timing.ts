@@ -1,0 +1,222 @@
+import type { EngineConfig } from './config.js';
+import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
+
+/**
+ * Cycle model of the engine running a program against the harness' DRAM (docs/engine.md, "Issue
+ * rules", "Memory port"). Byte counts are exact; cycles are a prediction whose constants are
+ * gathered here, named, to be calibrated against the RTL (target: within 5% per layer).
+ */
+export const TIMING_MODEL = {
+  /** start_i to the first instruction fetch request */
+  startCycles: 1,
+  /** instructions per fetch burst, as a fraction of the FIFO (and at most one 64-beat burst) */
+  fetchBlockFraction: 0.5,
+  /** last beat of an instruction to its earliest issue (FIFO write + decode) */
+  fetchToIssue: 1,
+  /** issue of a compute instruction to its first tap */
+  computeStart: 1,
+  /** CONV: per group, loading the param row and clearing the accumulators */
+  convGroupSetup: 3,
+  /** every compute instruction: PE/requant/writer pipeline drain after the last tap */
+  computeDrain: 8,
+  /** ADD: one in-buffer read port, so A and B take a cycle each */
+  addCyclesPerWord: 2,
+  /** memory port limits (docs/engine.md) */
+  maxBurstBeats: 64,
+  dmaOutstandingBursts: 4,
+  /** issue of a LOAD to its first burst request; bursts are requested one per cycle */
+  dmaRequestDelay: 1,
+  /** last read beat to the buffer row written (the DMA is idle after it) */
+  loadWriteLatency: 1,
+  /** issue of a STORE to its first write beat (out-buffer read) */
+  storeReadLatency: 2,
+  /** last write beat to the DMA idle */
+  storeDoneLatency: 1,
+  /** END issue to done_o */
+  endToDone: 1,
+} as const;
+
+export type TimingModel = { readonly [K in keyof typeof TIMING_MODEL]: number };
+
+/** Cycles a compute instruction keeps the compute unit busy (docs/engine.md's per-op rates). */
+export function computeCycles(i: ComputeInstr, c: EngineConfig, m: TimingModel = TIMING_MODEL): number {
+  switch (i.op) {
+    case 'conv': {
+      const perPixel = Math.max(i.kh * i.kw * i.nciw, Math.max(1, c.peOc / c.peIc));
+      return i.ng * (m.convGroupSetup + i.oyCnt * i.outW * perPixel) + m.computeDrain;
+    }
+    case 'pool':
+      return i.oyCnt * i.outW * i.ncg * i.kh * i.kw + m.computeDrain;
+    case 'add':
+      return m.addCyclesPerWord * i.rows * i.rowWords + m.computeDrain;
+  }
+}
+
+/** The harness' in-order read channel: first beat `latency` after acceptance or after the previous request's data. */
+class ReadChannel {
+  private free = 0;
+  constructor(
+    private readonly latency: number,
+    private readonly beatCycles: number,
+  ) {}
+
+  /** Cycle after the last beat of a request accepted at `at`. */
+  request(at: number, beats: number): number {
+    const first = Math.max(at + this.latency, this.free);
+    this.free = first + beats * this.beatCycles;
+    return this.free;
+  }
+}
+
+/** A LOAD whose bursts are placed on the read channel one at a time, interleaved with fetches. */
+interface ActiveLoad {
+  beatsLeft: number;
+  nextRequest: number;
+  /** data-end cycles of the bursts in flight, oldest first */
+  inFlight: number[];
+  end: number;
+}
+
+export interface TagTiming {
+  tag: number;
+  /** cycles layer_tag_o held the tag */
+  cycles: number;
+  dramRead: number;
+  dramWrite: number;
+}
+
+export interface TimingPrediction {
+  /** start to done */
+  cycles: number;
+  /** every tag that held layer_tag_o or moved bytes, by tag */
+  tags: TagTiming[];
+  /** instruction fetch, counted under tag 0xFFFF by the harness */
+  fetchRead: number;
+}
+
+/**
+ * Replays the program's issue: instructions in order, one per cycle at most, each when it has
+ * been fetched, its unit is idle and its wait bits hold. The read channel is shared by the DMA's
+ * bursts (at most 4 outstanding) and instruction fetch blocks, in request order.
+ */
+export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL): TimingPrediction {
+  const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
+  const read = new ReadChannel(c.dramLatency, beatCycles);
+  const n = program.length;
+
+  // Fetch: block k holds instructions [k*fb, (k+1)*fb). One block is in flight at a time, and a
+  // block is requested once the FIFO has room for all of it.
+  const instrBeats = Math.max(1, INSTRUCTION_BYTES / c.busBytes);
+  const fb = Math.max(1, Math.min(Math.floor(m.maxBurstBeats / instrBeats), Math.floor(c.fetchDepth * m.fetchBlockFraction)));
+  const blocks = Math.ceil(n / fb);
+  const blockRoom: number[] = [];
+  const blockEnd: number[] = [];
+  const blockSize = (k: number): number => Math.min(fb, n - k * fb);
+  const noteRoom = (issued: number, at: number): void => {
+    while (blockRoom.length < blocks && (blockRoom.length + 1) * fb - c.fetchDepth <= issued) blockRoom.push(at);
+  };
+  const nextFetchAt = (): number => {
+    const k = blockEnd.length;
+    if (k >= blockRoom.length) return Infinity;
+    return k === 0 ? blockRoom[0]! : Math.max(blockRoom[k]!, blockEnd[k - 1]! + 1);
+  };
+
+  let load: ActiveLoad | undefined;
+  const placeFetch = (at: number): void => {
+    blockEnd.push(read.request(at, blockSize(blockEnd.length) * instrBeats));
+  };
+  const placeBurst = (l: ActiveLoad): void => {
+    const beats = Math.min(m.maxBurstBeats, l.beatsLeft);
+    const end = read.request(l.nextRequest, beats);
+    l.beatsLeft -= beats;
+    l.inFlight.push(end);
+    l.end = end;
+    const oldest = l.inFlight.length >= m.dmaOutstandingBursts ? l.inFlight.shift()! : -Infinity;
+    l.nextRequest = Math.max(l.nextRequest + 1, oldest);
+  };
+  /** Places requests in time order until `done` holds. */
+  const placeUntil = (done: () => boolean): void => {
+    while (!done()) {
+      const fetchAt = nextFetchAt();
+      const burstAt = load && load.beatsLeft > 0 ? load.nextRequest : Infinity;
+      if (fetchAt === Infinity && burstAt === Infinity) throw new Error('engine timing: nothing left to place');
+      // The port arbiter lets a fetch go first (its bursts are short).
+      if (fetchAt <= burstAt) placeFetch(fetchAt);
+      else placeBurst(load!);
+    }
+  };
+
+  const tags = new Map<number, TagTiming>();
+  const tagOf = (tag: number): TagTiming => {
+    let t = tags.get(tag);
+    if (!t) tags.set(tag, (t = { tag, cycles: 0, dramRead: 0, dramWrite: 0 }));
+    return t;
+  };
+
+  let dmaIdle = 0;
+  let cmpIdle = 0;
+  let wrFree = 0;
+  let lastIssue = -1;
+  let heldTag = 0;
+  let heldSince = 0;
+  noteRoom(0, m.startCycles);
+
+  const finishLoad = (): void => {
+    if (!load) return;
+    const l = load;
+    placeUntil(() => l.beatsLeft === 0);
+    dmaIdle = l.end + m.loadWriteLatency;
+    load = undefined;
+  };
+
+  for (let i = 0; i < n; i++) {
+    const ins = program[i]!;
+    const k = Math.floor(i / fb);
+    finishLoad();
+    placeUntil(() => blockEnd.length > k);
+    const fetched = blockEnd[k]! - (blockSize(k) - (i - k * fb) - 1) * instrBeats * beatCycles + m.fetchToIssue;
+    const isDma = ins.op === 'load' || ins.op === 'store';
+    const isCmp = ins.op === 'conv' || ins.op === 'pool' || ins.op === 'add';
+    let t = Math.max(lastIssue + 1, fetched);
+    if (isDma || ins.waitDma || ins.op === 'end') t = Math.max(t, dmaIdle);
+    if (isCmp || ins.waitCmp || ins.op === 'end') t = Math.max(t, cmpIdle);
+    t = Math.ceil(t);
+
+    if (ins.tag !== heldTag) {
+      tagOf(heldTag).cycles += t - heldSince;
+      heldTag = ins.tag;
+      heldSince = t;
+    }
+    lastIssue = t;
+    noteRoom(i + 1, t + 1);
+
+    switch (ins.op) {
+      case 'load':
+        tagOf(ins.tag).dramRead += ins.bytes;
+        load = startLoad(ins, t + m.dmaRequestDelay, c.busBytes);
+        break;
+      case 'store': {
+        tagOf(ins.tag).dramWrite += ins.bytes;
+        const first = Math.max(t + m.storeReadLatency, wrFree);
+        wrFree = first + (ins.bytes / c.busBytes) * beatCycles;
+        dmaIdle = wrFree + m.storeDoneLatency;
+        break;
+      }
+      case 'end':
+        break;
+      default:
+        cmpIdle = t + m.computeStart + computeCycles(ins, c, m);
+    }
+  }
+  const cycles = lastIssue + m.endToDone;
+  tagOf(heldTag).cycles += cycles - heldSince;
+  return {
+    cycles,
+    tags: [...tags.values()].sort((a, b) => a.tag - b.tag),
+    fetchRead: n * INSTRUCTION_BYTES,
+  };
+}
+
+function startLoad(l: LoadInstr, at: number, busBytes: number): ActiveLoad {
+  return { beatsLeft: l.bytes / busBytes, nextRequest: at, inFlight: [], end: at };
+}
