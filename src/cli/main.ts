@@ -5,6 +5,7 @@ import { buildCommand, type BuildOptions } from './commands/build.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { simCommand, type SimOptions } from './commands/sim.js';
 
 const program = new Command();
 program
@@ -63,6 +64,17 @@ program
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles, for the cycle model (default 20)')
   .addHelpText('after', '\nExample:\n  gatec build model_qdq.onnx --pe 16x8 --w-buf 128K -o hw-out/mynet')
   .action(async (model: string, opts: BuildOptions) => buildCommand(model, opts));
+
+program
+  .command('sim')
+  .description('simulate an engine build in Verilator and compare every layer with the golden model')
+  .argument('<hw-out/name>', 'output directory of gatec build --arch engine --target rtl')
+  .requiredOption('--inputs <data.json>', 'inputs: {"shape":[1,C,H,W],"inputs":[[...], ...]}')
+  .option('--json', 'print one JSON object: outputs, outputsInt, top1, match, cycles, dramBytes, macs, layers, samples')
+  .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction (default: the build configuration)')
+  .option('--dram-latency <cycles>', 'DRAM read latency in cycles (default: the build configuration)')
+  .addHelpText('after', '\nExample:\n  gatec sim hw-out/mynet --inputs data.json --json')
+  .action(async (dir: string, opts: SimOptions) => simCommand(dir, opts));
 
 try {
   await program.parseAsync(process.argv);
