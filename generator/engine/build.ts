@@ -6,6 +6,7 @@ import Handlebars from 'handlebars';
 import { writeDirAtomic } from '../../src/cli/atomic-write.js';
 import { unsupported } from '../../src/errors.js';
 import { layerMacs, tensorShapes } from '../../src/golden/macs.js';
+import { writeModel } from '../../src/ir/serialize.js';
 import type { Model } from '../../src/ir/types.js';
 import { layerWhere, roundUp } from './common.js';
 import { rowWidths, validateEngineConfig, type EngineConfig, type RowWidths } from './config.js';
@@ -221,8 +222,12 @@ function rtlSources(templates: string): { name: string; file: string }[] {
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
-/** Every file of hw-out/<name>/, in a fixed order, byte-identical for equal inputs. */
-export function engineFiles(comp: EngineCompilation, name: string, templates: string = TEMPLATES_DIR): OutputFile[] {
+/**
+ * Every file of hw-out/<name>/, in a fixed order, byte-identical for equal inputs. Besides the
+ * files of docs/engine.md, model.gir.json: the IR the program was compiled from, which `gatec sim`
+ * runs in the golden model to check every layer.
+ */
+export function engineFiles(comp: EngineCompilation, model: Model, name: string, templates: string = TEMPLATES_DIR): OutputFile[] {
   const top = `${name}_top`;
   const sources = rtlSources(templates);
   const rtlFiles = [...sources.map((s) => `rtl/${s.name}`), `rtl/${top}.sv`];
@@ -237,6 +242,7 @@ export function engineFiles(comp: EngineCompilation, name: string, templates: st
     { path: `${name}.core`, data: render(templates, 'scripts/engine.core.hbs', context) },
     { path: 'synth.ys', data: render(templates, 'scripts/synth.ys.hbs', context) },
     { path: 'report.json', data: json(comp.report) },
+    { path: 'model.gir.json', data: writeModel(model) },
   ];
 }
 
@@ -261,6 +267,6 @@ export interface EngineBuild {
 export async function buildEngine(model: Model, config: EngineConfig, outDir: string, source: string = model.source.file): Promise<EngineBuild> {
   const name = verilogName(outDir);
   const compilation = compileEngine(model, config, source);
-  await writeDirAtomic(outDir, engineFiles(compilation, name), isEngineBuild);
+  await writeDirAtomic(outDir, engineFiles(compilation, model, name), isEngineBuild);
   return { dir: outDir, name, compilation };
 }
