@@ -1,4 +1,4 @@
-import type { EngineConfig } from './config.js';
+import { rowWidths, type EngineConfig } from './config.js';
 import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
 
 /**
@@ -9,16 +9,16 @@ import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from
 export const TIMING_MODEL = {
   /** start_i to the first instruction fetch request */
   startCycles: 1,
-  /** instructions per fetch burst, as a fraction of the FIFO (and at most one 64-beat burst) */
+  /** instructions per fetch burst, as a fraction of the FIFO (and at most one 64-beat burst); one burst in flight */
   fetchBlockFraction: 0.5,
-  /** last beat of an instruction to its earliest issue (FIFO write + decode) */
-  fetchToIssue: 1,
-  /** issue of a compute instruction to its first tap */
-  computeStart: 1,
-  /** CONV: per group, loading the param row and clearing the accumulators */
-  convGroupSetup: 3,
-  /** every compute instruction: PE/requant/writer pipeline drain after the last tap */
-  computeDrain: 8,
+  /** last beat of an instruction to the cycle it may issue in */
+  fetchToIssue: 0,
+  /** CONV: per group, the previous group's results draining to the requant bank, then the param row */
+  convGroupSetup: 7,
+  /** end of the last tap to the compute unit idle, per instruction */
+  convDrain: 2,
+  poolDrain: 5,
+  addDrain: 5,
   /** ADD: one in-buffer read port, so A and B take a cycle each */
   addCyclesPerWord: 2,
   /** memory port limits (docs/engine.md) */
@@ -26,45 +26,58 @@ export const TIMING_MODEL = {
   dmaOutstandingBursts: 4,
   /** issue of a LOAD to its first burst request; bursts are requested one per cycle */
   dmaRequestDelay: 1,
-  /** last read beat to the buffer row written (the DMA is idle after it) */
-  loadWriteLatency: 1,
+  /** last read beat to the DMA idle */
+  loadWriteLatency: 0,
   /** issue of a STORE to its first write beat (out-buffer read) */
-  storeReadLatency: 2,
+  storeReadLatency: 3,
+  /** issue of a STORE to its write request */
+  storeRequestDelay: 1,
+  /**
+   * Cycles per write beat when a buffer row is one beat (Wa = B): the write path's two-row queue
+   * refills only after a row has left, so it sends two beats in three cycles.
+   */
+  storeOneBeatRowCycles: 1.5,
   /** last write beat to the DMA idle */
-  storeDoneLatency: 1,
+  storeDoneLatency: 0,
   /** END issue to done_o */
   endToDone: 1,
 } as const;
 
 export type TimingModel = { readonly [K in keyof typeof TIMING_MODEL]: number };
 
-/** Cycles a compute instruction keeps the compute unit busy (docs/engine.md's per-op rates). */
+/** Issue to idle of the compute unit for one instruction (docs/engine.md's per-op rates). */
 export function computeCycles(i: ComputeInstr, c: EngineConfig, m: TimingModel = TIMING_MODEL): number {
   switch (i.op) {
     case 'conv': {
       const perPixel = Math.max(i.kh * i.kw * i.nciw, Math.max(1, c.peOc / c.peIc));
-      return i.ng * (m.convGroupSetup + i.oyCnt * i.outW * perPixel) + m.computeDrain;
+      return i.ng * (m.convGroupSetup + i.oyCnt * i.outW * perPixel) + m.convDrain;
     }
     case 'pool':
-      return i.oyCnt * i.outW * i.ncg * i.kh * i.kw + m.computeDrain;
+      return i.oyCnt * i.outW * i.ncg * i.kh * i.kw + m.poolDrain;
     case 'add':
-      return m.addCyclesPerWord * i.rows * i.rowWords + m.computeDrain;
+      return m.addCyclesPerWord * i.rows * i.rowWords + m.addDrain;
   }
 }
 
-/** The harness' in-order read channel: first beat `latency` after acceptance or after the previous request's data. */
+/**
+ * The memory port's read side: one request accepted per cycle; the harness serves requests in
+ * order, the first beat `latency` after acceptance or right after the previous request's data.
+ */
 class ReadChannel {
   private free = 0;
+  private lastAccept = -Infinity;
   constructor(
     private readonly latency: number,
     private readonly beatCycles: number,
   ) {}
 
-  /** Cycle after the last beat of a request accepted at `at`. */
-  request(at: number, beats: number): number {
-    const first = Math.max(at + this.latency, this.free);
+  /** A request presented at `at`: when it is accepted and the cycle after its last beat. */
+  request(at: number, beats: number): { accepted: number; end: number } {
+    const accepted = Math.max(at, this.lastAccept + 1);
+    this.lastAccept = accepted;
+    const first = Math.max(accepted + this.latency, this.free);
     this.free = first + beats * this.beatCycles;
-    return this.free;
+    return { accepted, end: this.free };
   }
 }
 
@@ -101,6 +114,7 @@ export interface TimingPrediction {
  */
 export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL): TimingPrediction {
   const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
+  const storeBeatCycles = Math.max(beatCycles, rowWidths(c).wa === c.busBytes ? m.storeOneBeatRowCycles : 1);
   const read = new ReadChannel(c.dramLatency, beatCycles);
   const n = program.length;
 
@@ -112,27 +126,28 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
   const blockRoom: number[] = [];
   const blockEnd: number[] = [];
   const blockSize = (k: number): number => Math.min(fb, n - k * fb);
+  // Room for block k: the k*fb instructions fetched before it, less those issued, plus its own.
   const noteRoom = (issued: number, at: number): void => {
-    while (blockRoom.length < blocks && (blockRoom.length + 1) * fb - c.fetchDepth <= issued) blockRoom.push(at);
+    while (blockRoom.length < blocks && blockRoom.length * fb + blockSize(blockRoom.length) - c.fetchDepth <= issued) blockRoom.push(at);
   };
   const nextFetchAt = (): number => {
     const k = blockEnd.length;
     if (k >= blockRoom.length) return Infinity;
-    return k === 0 ? blockRoom[0]! : Math.max(blockRoom[k]!, blockEnd[k - 1]! + 1);
+    return k === 0 ? blockRoom[0]! : Math.max(blockRoom[k]!, blockEnd[k - 1]!);
   };
 
   let load: ActiveLoad | undefined;
   const placeFetch = (at: number): void => {
-    blockEnd.push(read.request(at, blockSize(blockEnd.length) * instrBeats));
+    blockEnd.push(read.request(at, blockSize(blockEnd.length) * instrBeats).end);
   };
   const placeBurst = (l: ActiveLoad): void => {
     const beats = Math.min(m.maxBurstBeats, l.beatsLeft);
-    const end = read.request(l.nextRequest, beats);
+    const { accepted, end } = read.request(l.nextRequest, beats);
     l.beatsLeft -= beats;
     l.inFlight.push(end);
     l.end = end;
     const oldest = l.inFlight.length >= m.dmaOutstandingBursts ? l.inFlight.shift()! : -Infinity;
-    l.nextRequest = Math.max(l.nextRequest + 1, oldest);
+    l.nextRequest = Math.max(accepted + 1, oldest);
   };
   /** Places requests in time order until `done` holds. */
   const placeUntil = (done: () => boolean): void => {
@@ -182,10 +197,11 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
     if (isCmp || ins.waitCmp || ins.op === 'end') t = Math.max(t, cmpIdle);
     t = Math.ceil(t);
 
+    // layer_tag_o is a register: it shows the new tag from the cycle after the issue.
     if (ins.tag !== heldTag) {
-      tagOf(heldTag).cycles += t - heldSince;
+      tagOf(heldTag).cycles += t + 1 - heldSince;
       heldTag = ins.tag;
-      heldSince = t;
+      heldSince = t + 1;
     }
     lastIssue = t;
     noteRoom(i + 1, t + 1);
@@ -197,15 +213,16 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
         break;
       case 'store': {
         tagOf(ins.tag).dramWrite += ins.bytes;
-        const first = Math.max(t + m.storeReadLatency, wrFree);
-        wrFree = first + (ins.bytes / c.busBytes) * beatCycles;
+        // The first beat also waits for a beat's worth of write credit, banked from the request on.
+        const first = Math.max(t + m.storeReadLatency, t + m.storeRequestDelay + Math.ceil(beatCycles), wrFree);
+        wrFree = first + Math.floor((ins.bytes / c.busBytes - 1) * storeBeatCycles) + 1;
         dmaIdle = wrFree + m.storeDoneLatency;
         break;
       }
       case 'end':
         break;
       default:
-        cmpIdle = t + m.computeStart + computeCycles(ins, c, m);
+        cmpIdle = t + computeCycles(ins, c, m);
     }
   }
   const cycles = lastIssue + m.endToDone;
