@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
 import { loadModel } from '../src/frontend/load.js';
-import { writeModel } from '../src/ir/serialize.js';
 import { simulateEngine, type EngineSimResult } from '../src/sim/engine-sim.js';
 import { sharedData, sharedModel } from '../test/fixtures.js';
 
@@ -59,8 +57,6 @@ describe.each(CASES)('engine RTL: $model', ({ model: name, data }) => {
     const model = await loadModel(sharedModel(name));
     const dir = join(work, name);
     await buildEngine(model, { ...DEFAULT_ENGINE_CONFIG }, dir);
-    // The simulator reads the IR from the build; older builds did not write it.
-    if (!existsSync(join(dir, 'model.gir.json'))) await writeFile(join(dir, 'model.gir.json'), writeModel(model));
     report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
     sim = await simulateEngine(dir, inputs);
   });

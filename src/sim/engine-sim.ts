@@ -5,6 +5,7 @@ import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { z } from 'zod';
+import { chw } from '../../generator/engine/common.js';
 import { packTensor, unpackTensor } from '../../generator/engine/layout.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile } from '../frontend/read-input-file.js';
@@ -57,8 +58,6 @@ export interface EngineSimConfig {
 
 export interface EngineSimMap {
   config: EngineSimConfig;
-  /** map.json's `config` as written, for display. */
-  rawConfig: Record<string, unknown>;
   dramBytes: number;
   program: { addr: number; count: number };
   input: string;
@@ -105,17 +104,12 @@ export async function readEngineMap(hwDir: string): Promise<EngineSimMap> {
   }
   return {
     config,
-    rawConfig: j.config,
     dramBytes: j.dramBytes,
     program: j.program,
     input: j.input,
     outputs: j.outputs,
     tensors: j.tensors,
   };
-}
-
-function chw(shape: readonly number[]): [number, number, number] {
-  return [shape[0]!, shape[1] ?? 1, shape[2] ?? 1];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -129,8 +123,9 @@ const SIM_FLAGS = [
   '-O3',
   '--x-assign',
   'fast',
+  // Initial values stay 0 unless a run asks for random ones (randomInit), to flush out reset bugs.
   '--x-initial',
-  'fast',
+  'unique',
   '--build-jobs',
   '0',
   // The generated model dominates the run time of long simulations; -Os (Verilator's default) is slower.
@@ -250,6 +245,12 @@ export interface EngineSimOptions {
   maxCycles?: number;
   /** Harness processes run in parallel; default: one per CPU, at most one per sample. */
   jobs?: number;
+  /**
+   * Seed for random initial values of every register and memory (Verilator
+   * +verilator+rand+reset+2): a design that depends on anything but its reset shows it here.
+   * Default: all zero.
+   */
+  randomInit?: number;
 }
 
 export interface LayerMeasurement {
@@ -434,7 +435,8 @@ export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<
       ]);
       const runFile = join(work, `run${g}.txt`);
       await writeFile(runFile, lines.join('\n') + '\n');
-      const r = await execa(harness.exe, [runFile], { reject: false, maxBuffer: 1 << 24 });
+      const plusargs = opts.randomInit !== undefined ? ['+verilator+rand+reset+2', `+verilator+seed+${opts.randomInit + g}`] : [];
+      const r = await execa(harness.exe, [runFile, ...plusargs], { reject: false, maxBuffer: 1 << 24 });
       if (r.exitCode !== 0 && r.exitCode !== 4) {
         const why = String(r.stderr).trim().split('\n')[0]?.replace(/^harness: /, '') || `exit status ${r.exitCode ?? r.signal}`;
         throw new GatecError(`${hwDir}: simulation of sample ${group[0]}${group.length > 1 ? `..${group[group.length - 1]}` : ''} failed: ${why}`);
@@ -538,7 +540,7 @@ function compareTensor(
   shape: number[],
   where: { layer: string; tensor: string },
 ): TensorMismatch | undefined {
-  const [, H, W] = chw(shape);
+  const [, H, W] = chw(shape)!;
   let first = -1;
   let count = 0;
   for (let i = 0; i < want.length; i++) {
