@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-/** Paths of the shared (read-only) fixtures and of this project's own. */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * Paths of the shared (read-only) fixtures and of this project's own. The project root is found
+ * the same from test/ (vitest) and from dist/test/ (benchmarks run compiled).
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const root = basename(dirname(here)) === 'dist' ? join(here, '..', '..') : join(here, '..');
 export const SHARED = join(root, '..', 'shared', 'fixtures', 'models');
 export const OWN = join(root, 'fixtures');
 export const CLI = join(root, 'dist', 'src', 'cli', 'main.js');

@@ -158,7 +158,7 @@ async function rtlSources(hwDir: string): Promise<string[]> {
 
 /** `<name>_top`: the one rtl/*_top.sv that is not an engine unit. */
 async function topModule(hwDir: string, sources: string[]): Promise<string> {
-  const tops = sources.map((s) => basename(s, '.sv')).filter((n) => n.endsWith('_top') && !n.startsWith('gatec_'));
+  const tops = sources.map((s) => basename(s, '.sv')).filter((n) => n.endsWith('_top'));
   if (tops.length !== 1) {
     throw badInput(hwDir, `expected one rtl/<name>_top.sv, found ${tops.length === 0 ? 'none' : tops.join(', ')}`);
   }
