@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { execa, ExecaError } from 'execa';
@@ -212,7 +212,12 @@ export async function buildEngineHarness(hwDir: string): Promise<HarnessBuild> {
   const root = join(gatecCacheDir(), 'verilator');
   const dir = join(root, key);
   const exe = join(dir, HARNESS_PREFIX);
-  if (existsSync(exe)) return { exe, top, built: false };
+  if (existsSync(exe)) {
+    // The directory's time stamp is the entry's last use, which pruning goes by.
+    const now = new Date();
+    await utimes(dir, now, now).catch(() => undefined);
+    return { exe, top, built: false };
+  }
 
   // Build beside the final place and rename: concurrent builders (test workers) never see half a
   // directory, and the loser of a race just drops its copy.
@@ -224,13 +229,32 @@ export async function buildEngineHarness(hwDir: string): Promise<HarnessBuild> {
     await rm(tmp, { recursive: true, force: true });
     throw new GatecError(`${hwDir}: Verilator build failed: ${firstVerilatorError(e)}`);
   }
+  // A changed design gets a new key, never an incremental rebuild here: only the executable is worth keeping.
+  for (const f of await readdir(tmp)) if (f !== HARNESS_PREFIX) await rm(join(tmp, f), { recursive: true, force: true });
   try {
     await rename(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (!existsSync(exe)) throw e;
   }
+  await pruneCache(root, key);
   return { exe, top, built: true };
+}
+
+/** Entries kept in the Verilator cache; every RTL edit adds one. */
+const CACHE_ENTRIES = 32;
+/** A build directory left this long is from a builder that died. */
+const STALE_BUILD_MS = 6 * 3600 * 1000;
+
+/** Drops the least recently used entries beyond CACHE_ENTRIES and abandoned build directories. */
+async function pruneCache(root: string, keep: string): Promise<void> {
+  const entries = await Promise.all(
+    (await readdir(root)).map(async (name) => ({ name, mtime: (await stat(join(root, name)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
+  const now = Date.now();
+  const stale = entries.filter((e) => e.name.startsWith('.tmp-') && now - e.mtime > STALE_BUILD_MS);
+  const builds = entries.filter((e) => !e.name.startsWith('.') && e.name !== keep).sort((a, b) => b.mtime - a.mtime);
+  for (const e of [...stale, ...builds.slice(CACHE_ENTRIES - 1)]) await rm(join(root, e.name), { recursive: true, force: true });
 }
 
 // ------------------------------------------------------------------------------------------------
