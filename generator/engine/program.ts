@@ -98,22 +98,22 @@ export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where:
   const b = buffers(c, w);
   const outHalf = half(b.outRows) * w.wa;
   const inHalf = half(b.inRows) * w.wa;
-  const all = bandOf(g, 0, g.outH);
-  if (all.rows * g.inRowBytes <= c.inBufBytes && g.outH * g.outRowBytes <= outHalf) return [all];
-  if (g.outH === 1 && g.outRowBytes <= outHalf) {
-    throw unsupported(where, `the layer reads ${all.rows * g.inRowBytes} bytes of input at once; the in buffer holds ${c.inBufBytes} (--in-buf)`);
+  if (g.outRowBytes > outHalf) {
+    throw unsupported(where, `one output row takes ${g.outRowBytes} bytes; half the out buffer holds ${outHalf} (--out-buf ${c.outBufBytes} is double-buffered; it needs at least ${2 * g.outRowBytes})`);
   }
+  const all = bandOf(g, 0, g.outH);
+  const allBytes = all.rows * g.inRowBytes;
+  if (allBytes <= c.inBufBytes && g.outH * g.outRowBytes <= outHalf) return [all];
+  if (g.outH === 1) throw unsupported(where, `the layer reads ${allBytes} bytes of input at once; the in buffer holds ${c.inBufBytes} (--in-buf needs at least ${allBytes})`);
   const fits = (band: Band): boolean => band.rows * g.inRowBytes <= inHalf && band.oyCnt * g.outRowBytes <= outHalf;
   const bands: Band[] = [];
   for (let oy0 = 0; oy0 < g.outH; ) {
     let band = bandOf(g, oy0, 1);
-    if (g.outRowBytes > outHalf) {
-      throw unsupported(where, `one output row takes ${g.outRowBytes} bytes; half the out buffer holds ${outHalf} (--out-buf ${c.outBufBytes}, double-buffered)`);
-    }
     if (!fits(band)) {
+      const need = band.rows * g.inRowBytes;
       throw unsupported(
         where,
-        `one output row reads ${band.rows} input rows of ${g.inRowBytes} bytes (${band.rows * g.inRowBytes}); half the in buffer holds ${inHalf} (--in-buf ${c.inBufBytes}, double-buffered)`,
+        `one output row reads ${band.rows} input rows of ${g.inRowBytes} bytes (${need}); half the in buffer holds ${inHalf} (--in-buf ${c.inBufBytes} is double-buffered; it needs at least ${2 * need})`,
       );
     }
     for (let next = bandOf(g, oy0, 2); oy0 + next.oyCnt <= g.outH && fits(next); next = bandOf(g, oy0, next.oyCnt + 1)) band = next;
@@ -138,7 +138,7 @@ export function planChunks(image: WeightImage, c: EngineConfig, w: RowWidths, wh
       throw unsupported(
         where,
         `one group of ${c.peOc} output channels needs ${rows * w.ww} bytes of weights (${image.taps} taps x ${nciw} words x ${w.weightWord} bytes); ` +
-          `the layer's ${total * w.ww} bytes do not fit the weight buffer, and a chunk may take half of it: ${wHalf * w.ww} (--w-buf ${c.wBufBytes})`,
+          `the layer's ${total * w.ww} bytes do not fit the weight buffer, and a chunk may take half of it: ${wHalf * w.ww} (--w-buf ${c.wBufBytes}; it needs at least ${2 * rows * w.ww})`,
       );
     }
     const last = chunks[chunks.length - 1];
