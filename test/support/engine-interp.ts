@@ -1,0 +1,204 @@
+import { rowWidths, type EngineConfig } from '../../generator/engine/config.js';
+import { decodeInstruction, INSTRUCTION_BYTES, type DecodedInstruction } from '../../generator/engine/isa.js';
+import { requantize } from '../../src/ir/numerics.js';
+
+/**
+ * A reference interpreter of the engine's instruction set, written from docs/engine.md alone
+ * (it decodes the bytes, never the compiler's objects). It executes a program against a DRAM
+ * image and records, per compute instruction, the buffer ranges it reads and writes, so tests
+ * can also check that the issue order and wait bits never let the DMA overwrite data in use.
+ */
+interface Range {
+  lo: number;
+  hi: number;
+}
+
+interface Footprint {
+  in?: Range;
+  weight?: Range;
+  param?: Range;
+  out?: Range;
+}
+
+export interface InterpResult {
+  dram: Uint8Array;
+  /** descriptions of the hazards found; empty when the program is race-free */
+  hazards: string[];
+  instructions: number;
+}
+
+const s8 = (b: number): number => (b << 24) >> 24;
+
+function widen(r: Range | undefined, lo: number, hi: number): Range {
+  return r ? { lo: Math.min(r.lo, lo), hi: Math.max(r.hi, hi) } : { lo, hi };
+}
+
+const overlaps = (a: Range | undefined, b: Range): boolean => a !== undefined && a.lo < b.hi && b.lo < a.hi;
+
+export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, progCount: number): InterpResult {
+  const w = rowWidths(c);
+  const L = w.lanes;
+  const buf = { in: new Uint8Array(c.inBufBytes), weight: new Uint8Array(c.wBufBytes), param: new Uint8Array(c.paramRows * w.wp), out: new Uint8Array(c.outBufBytes) };
+  const rowOf = { in: w.wa, weight: w.ww, param: w.wp } as const;
+  const targets = ['in', 'weight', 'param'] as const;
+  const hazards: string[] = [];
+  // The compute instruction that may still be running, with what it touches (byte ranges).
+  let running: { index: number; fp: Footprint } | undefined;
+
+  const check = (cond: boolean, what: string, k: number): void => {
+    if (!cond) throw new Error(`instruction ${k}: ${what}`);
+  };
+
+  for (let k = 0; k < progCount; k++) {
+    const d = decodeInstruction(dram, progAddr + k * INSTRUCTION_BYTES);
+    const f = d.fields;
+    // The issue rules: a compute waits for the compute unit; wait_cmp and END wait too.
+    if (d.op === 'conv' || d.op === 'pool' || d.op === 'add' || d.waitCmp || d.op === 'end') running = undefined;
+    switch (d.op) {
+      case 'end':
+        return { dram, hazards, instructions: k + 1 };
+      case 'load': {
+        const t = targets[f['target']!];
+        check(t !== undefined, `bad target ${f['target']}`, k);
+        const target = t!;
+        const bytes = f['bytes']!;
+        const at = f['row']! * rowOf[target];
+        check(bytes > 0 && bytes % rowOf[target] === 0, `LOAD of ${bytes} bytes is not whole ${rowOf[target]}-byte rows`, k);
+        check(at + bytes <= buf[target].length, `LOAD past the end of the ${target} buffer`, k);
+        check(f['addr']! + bytes <= dram.length, 'LOAD past the end of DRAM', k);
+        if (running && overlaps(running.fp[target], { lo: at, hi: at + bytes })) {
+          hazards.push(`instruction ${k}: LOAD overwrites ${target} buffer bytes ${at}..${at + bytes} that compute ${running.index} reads`);
+        }
+        buf[target].set(dram.subarray(f['addr']!, f['addr']! + bytes), at);
+        break;
+      }
+      case 'store': {
+        const bytes = f['bytes']!;
+        const at = f['row']! * w.wa;
+        check(bytes > 0 && bytes % w.wa === 0, `STORE of ${bytes} bytes is not whole rows`, k);
+        check(at + bytes <= buf.out.length, 'STORE past the end of the out buffer', k);
+        if (running && overlaps(running.fp.out, { lo: at, hi: at + bytes })) {
+          hazards.push(`instruction ${k}: STORE reads out buffer bytes ${at}..${at + bytes} that compute ${running.index} writes`);
+        }
+        dram.set(buf.out.subarray(at, at + bytes), f['addr']!);
+        break;
+      }
+      case 'conv':
+        running = { index: k, fp: conv(d, c, buf, L, w.weightWord, w.wp) };
+        break;
+      case 'pool':
+        running = { index: k, fp: pool(d, buf, L) };
+        break;
+      case 'add':
+        running = { index: k, fp: add(d, buf, L) };
+        break;
+    }
+  }
+  throw new Error('program has no END');
+}
+
+type Buffers = { in: Uint8Array; weight: Uint8Array; param: Uint8Array; out: Uint8Array };
+
+function conv(d: DecodedInstruction, c: EngineConfig, buf: Buffers, L: number, ww: number, wp: number): Footprint {
+  const f = d.fields as Record<string, number>;
+  const fp: Footprint = {};
+  const acc = new Float64Array(c.peOc);
+  const x = new Int32Array(L);
+  const view = new DataView(buf.param.buffer);
+  for (let gi = 0; gi < f['ng']!; gi++) {
+    const prow = (f['pb0']! + gi) * wp;
+    fp.param = widen(fp.param, prow, prow + wp);
+    for (let oy = 0; oy < f['oy_cnt']!; oy++) {
+      for (let ox = 0; ox < f['out_w']!; ox++) {
+        for (let r = 0; r < c.peOc; r++) acc[r] = view.getInt32(prow + 8 * r, true);
+        for (let ky = 0; ky < f['kh']!; ky++) {
+          for (let kx = 0; kx < f['kw']!; kx++) {
+            const iy = f['iy0']! + oy * f['sh']! + ky;
+            const ix = ox * f['sw']! - f['pl']! + kx;
+            const inside = iy >= 0 && iy < f['img_h']! && ix >= 0 && ix < f['img_w']!;
+            for (let j = 0; j < f['nciw']!; j++) {
+              if (inside) {
+                const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg_in']! + f['ciw0']! + j;
+                if (a < 0 || (a + 1) * L > buf.in.length) throw new Error(`CONV reads in-buffer word ${a} outside the buffer`);
+                fp.in = widen(fp.in, a * L, (a + 1) * L);
+                for (let l = 0; l < L; l++) x[l] = s8(buf.in[a * L + l]!) - f['zp_in']!;
+              } else {
+                x.fill(0);
+              }
+              const wa = f['wb0']! + gi * f['gstride']! + (ky * f['kw']! + kx) * f['nciw']! + j;
+              if ((wa + 1) * ww > buf.weight.length) throw new Error(`CONV reads weight word ${wa} outside the buffer`);
+              fp.weight = widen(fp.weight, wa * ww, (wa + 1) * ww);
+              for (let r = 0; r < c.peOc; r++) {
+                let s = 0;
+                for (let l = 0; l < L; l++) s += s8(buf.weight[wa * ww + r * L + l]!) * x[l]!;
+                acc[r]! += s;
+              }
+            }
+          }
+        }
+        const pixel = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg_out']!;
+        for (let r = 0; r < c.peOc; r++) {
+          const ch = (f['g0']! + gi) * c.peOc + r;
+          if (Math.floor(ch / L) >= f['ncg_out']!) continue;
+          const m = view.getUint16(prow + 8 * r + 4, true);
+          const sh = view.getUint8(prow + 8 * r + 6);
+          const at = pixel * L + ch;
+          if (at >= buf.out.length) throw new Error(`CONV writes out-buffer byte ${at} outside the buffer`);
+          buf.out[at] = requantize(acc[r]!, m, sh, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
+          fp.out = widen(fp.out, pixel * L, (pixel + f['ncg_out']!) * L);
+        }
+      }
+    }
+  }
+  return fp;
+}
+
+function pool(d: DecodedInstruction, buf: Buffers, L: number): Footprint {
+  const f = d.fields as Record<string, number>;
+  const fp: Footprint = {};
+  const average = f['mode'] === 1;
+  for (let oy = 0; oy < f['oy_cnt']!; oy++) {
+    for (let ox = 0; ox < f['out_w']!; ox++) {
+      for (let cg = 0; cg < f['ncg']!; cg++) {
+        const acc = new Array<number>(L).fill(average ? 0 : -Infinity);
+        for (let ky = 0; ky < f['kh']!; ky++) {
+          for (let kx = 0; kx < f['kw']!; kx++) {
+            const iy = f['iy0']! + oy * f['sh']! + ky;
+            const ix = ox * f['sw']! - f['pl']! + kx;
+            if (iy < 0 || iy >= f['img_h']! || ix < 0 || ix >= f['img_w']!) continue;
+            const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg']! + cg;
+            if (a < 0 || (a + 1) * L > buf.in.length) throw new Error(`POOL reads in-buffer word ${a} outside the buffer`);
+            fp.in = widen(fp.in, a * L, (a + 1) * L);
+            for (let l = 0; l < L; l++) {
+              const v = s8(buf.in[a * L + l]!) - f['zp_in']!;
+              acc[l] = average ? acc[l]! + v : Math.max(acc[l]!, v);
+            }
+          }
+        }
+        const word = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg']! + cg;
+        fp.out = widen(fp.out, word * L, (word + 1) * L);
+        for (let l = 0; l < L; l++) buf.out[word * L + l] = requantize(acc[l]!, f['multiplier']!, f['shift']!, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
+      }
+    }
+  }
+  return fp;
+}
+
+function add(d: DecodedInstruction, buf: Buffers, L: number): Footprint {
+  const f = d.fields as Record<string, number>;
+  const fp: Footprint = {};
+  for (let r = 0; r < f['rows']!; r++) {
+    for (let k = 0; k < f['row_words']!; k++) {
+      const a = f['a_base']! + r * f['in_pitch']! + k;
+      const b = f['b_base']! + r * f['in_pitch']! + k;
+      const o = f['out_base']! + r * f['out_pitch']! + k;
+      fp.in = widen(widen(fp.in, a * L, (a + 1) * L), b * L, (b + 1) * L);
+      fp.out = widen(fp.out, o * L, (o + 1) * L);
+      for (let l = 0; l < L; l++) {
+        const acc = (s8(buf.in[a * L + l]!) - f['zp_a']!) * f['mult_a']! + (s8(buf.in[b * L + l]!) - f['zp_b']!) * f['mult_b']!;
+        buf.out[o * L + l] = requantize(acc, 1, f['shift']!, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
+      }
+    }
+  }
+  return fp;
+}
