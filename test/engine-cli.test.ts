@@ -1,0 +1,93 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeModel } from '../src/ir/serialize.js';
+import { CLI, sharedModel } from './fixtures.js';
+import { IrBuilder } from './support/engine-models.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatec-engine-cli-'));
+const digits = sharedModel('digits8_qdq');
+
+async function gatec(...args: string[]) {
+  const r = await execa('node', [CLI, ...args], { reject: false });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+function irFile(name: string, build: (b: IrBuilder) => string): string {
+  const b = new IrBuilder(name, [8, 6, 6]);
+  const file = join(dir, `${name}.gir.json`);
+  writeFileSync(file, writeModel(b.build([build(b)])));
+  return file;
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm test" (it builds first)`);
+});
+
+describe('gatec build', () => {
+  it('builds an ONNX model and says what it wrote', async () => {
+    const out = join(dir, 'hw', 'digits');
+    const r = await gatec('build', digits, '--pe', '8x8', '--in-buf', '32K', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^wrote ${out} \\(digits_top\\): \\d+ instructions, \\d+ bytes of DRAM, \\d+ cycles predicted \\([0-9.]+ ms at 200 MHz\\)$`));
+    expect(readdirSync(out).sort()).toEqual(['digits.core', 'files.f', 'mem', 'model.gir.json', 'report.json', 'rtl', 'synth.ys', 'tb']);
+  });
+
+  const out = () => join(dir, 'hw', 'x');
+  const cases: { name: string; args: () => string[]; code: number; message: string | RegExp }[] = [
+    { name: 'malformed --pe', args: () => ['build', digits, '--pe', '8', '-o', out()], code: 1, message: "--pe: expected <output channels>x<input channels> such as 8x8, got '8'" },
+    { name: '--pe not a power of two', args: () => ['build', digits, '--pe', '3x8', '-o', out()], code: 1, message: '--pe: PeOc must be a power of two in 1..32' },
+    { name: '--pe too large', args: () => ['build', digits, '--pe', '8x64', '-o', out()], code: 1, message: '--pe: PeIc must be a power of two in 1..32' },
+    { name: 'bad size', args: () => ['build', digits, '--in-buf', '12Q', '-o', out()], code: 1, message: "--in-buf: expected a size in bytes such as 65536 or 64K, got '12Q'" },
+    {
+      name: 'buffer not whole rows',
+      args: () => ['build', digits, '--in-buf', '1000', '-o', out()],
+      code: 1,
+      message: '--in-buf: the in buffer (1000 bytes) is not a multiple of its 16-byte row width',
+    },
+    { name: 'bus width', args: () => ['build', digits, '--bus-bytes', '24', '-o', out()], code: 1, message: '--bus-bytes: the bus width must be a power of two in 4..64' },
+    { name: 'unknown architecture', args: () => ['build', digits, '--arch', 'gpu', '-o', out()], code: 1, message: "--arch: unknown architecture 'gpu' (expected engine or spatial)" },
+    { name: 'spatial architecture', args: () => ['build', digits, '--arch', 'spatial', '-o', out()], code: 2, message: '--arch: the spatial architecture is not implemented yet (use --arch engine)' },
+    { name: 'hls target', args: () => ['build', digits, '--target', 'rtl,hls', '-o', out()], code: 2, message: '--target: the hls target of the engine architecture is not implemented yet (use --target rtl)' },
+    {
+      name: 'unsupported op',
+      args: () => ['build', irFile('cat', (b) => b.concat([b.conv(b.input, { co: 8, k: 1 }), b.conv(b.input, { co: 8, k: 1 })])), '-o', out()],
+      code: 2,
+      message: new RegExp(`^${join(dir, 'cat.gir.json')}: layer 'concat2' \\(concat\\): concat is not supported by the engine yet`),
+    },
+    {
+      name: 'layer larger than the buffers',
+      args: () => ['build', digits, '--w-buf', '1K', '-o', out()],
+      code: 2,
+      message: new RegExp(`^${digits}: layer '/3/Conv' \\(conv\\): one group of 8 output channels needs 576 bytes of weights .*it needs at least 1152\\)$`),
+    },
+    {
+      name: 'output over a directory that is not a build',
+      args: () => {
+        const d = join(dir, 'mine');
+        mkdirSync(d, { recursive: true });
+        writeFileSync(join(d, 'notes.txt'), 'keep');
+        return ['build', digits, '-o', d];
+      },
+      code: 1,
+      message: `${join(dir, 'mine')}: exists and is not a gatec build output; refusing to replace it`,
+    },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: one line, exit ${c.code}`, async () => {
+      const r = await gatec(...c.args());
+      expect(r.code).toBe(c.code);
+      const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.startsWith('gatec: error: ')).toBe(true);
+      const msg = lines[0]!.slice('gatec: error: '.length);
+      if (typeof c.message === 'string') expect(msg).toBe(c.message);
+      else expect(msg).toMatch(c.message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+});
