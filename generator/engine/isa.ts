@@ -258,6 +258,9 @@ function put(view: DataView, h: number, kind: Kind, v: number): void {
  * naming the layer (`whereOf(tag)`) and the field, never a silently wrapped value.
  */
 export function encodeInstruction(i: Instr, out: Uint8Array, offset: number, whereOf: (tag: number) => string): void {
+  if (!(Number.isInteger(i.tag) && i.tag >= 0 && i.tag < FETCH_TAG)) {
+    throw unsupported(whereOf(i.tag), `layer tag ${i.tag} does not fit 16 bits (0xFFFF is instruction fetch's)`);
+  }
   const view = new DataView(out.buffer, out.byteOffset + offset, INSTRUCTION_BYTES);
   for (let k = 0; k < INSTRUCTION_BYTES; k++) out[offset + k] = 0;
   view.setUint16(0, OPCODES[i.op] | (i.waitDma ? 1 << 4 : 0) | (i.waitCmp ? 1 << 5 : 0), true);
