@@ -7,14 +7,14 @@ import { writeDirAtomic } from '../../src/cli/atomic-write.js';
 import { unsupported } from '../../src/errors.js';
 import { layerMacs, tensorShapes } from '../../src/golden/macs.js';
 import { writeModel } from '../../src/ir/serialize.js';
-import type { Model } from '../../src/ir/types.js';
+import type { Layer, Model } from '../../src/ir/types.js';
 import { layerWhere, roundUp } from './common.js';
 import { rowWidths, validateEngineConfig, type EngineConfig, type RowWidths } from './config.js';
 import { encodeProgram, INSTRUCTION_BYTES, type Instr } from './isa.js';
 import { allocateActivations, physicalOf, regionAlignment, type TensorLayout } from './layout.js';
 import { compileProgram, type PlacedWeights } from './program.js';
 import { predictTiming, type TimingPrediction } from './timing.js';
-import { convWeightImage, fcWeightImage } from './weights.js';
+import { convWeightImage, fcWeightImage, type WeightImage } from './weights.js';
 
 /** mem/map.json (docs/engine.md, "Output directory"). */
 export interface EngineMap {
@@ -66,18 +66,21 @@ function checkModel(model: Model, source: string): void {
   }
 }
 
+/** The weight image of a conv or fc layer; none for the others. */
+function weightImage(l: Layer, inputs: ReadonlyMap<string, TensorLayout>, c: EngineConfig, w: RowWidths, where: string): WeightImage | undefined {
+  if (l.op === 'conv') return convWeightImage(l, physicalOf(inputs, l.inputs[0]!).shape[0]!, c, w, where);
+  if (l.op === 'fc') return fcWeightImage(l, physicalOf(inputs, l.inputs[0]!), c, w, where);
+  return undefined;
+}
+
 /** Weight and param images laid out one layer after the other from `base`. */
 function placeWeights(model: Model, c: EngineConfig, w: RowWidths, tensors: ReadonlyMap<string, TensorLayout>, base: number, source: string) {
   const align = regionAlignment(w);
   const placed = new Map<number, PlacedWeights>();
-  const shapes = tensorShapes(model);
   let cursor = base;
   model.layers.forEach((l, tag) => {
-    const where = layerWhere(source, l);
-    let image;
-    if (l.op === 'conv') image = convWeightImage(l, shapes.get(l.inputs[0]!)![0]!, c, w, where);
-    else if (l.op === 'fc') image = fcWeightImage(l, physicalOf(tensors, l.inputs[0]!), c, w, where);
-    else return;
+    const image = weightImage(l, tensors, c, w, layerWhere(source, l));
+    if (!image) return;
     const weightAddr = roundUp(cursor, align);
     const paramAddr = roundUp(weightAddr + image.weights.length, align);
     cursor = paramAddr + image.params.length;

@@ -157,9 +157,9 @@ export function windowRuns(image: WeightImage, chunk: Chunk): { g0: number; coun
   const runs: { g0: number; count: number }[] = [];
   for (let g = chunk.g0; g < chunk.g0 + chunk.count; g++) {
     const last = runs[runs.length - 1];
-    const a = image.windows[g]!;
-    const b = last && image.windows[last.g0]!;
-    if (last && b && a.ciw0 === b.ciw0 && a.nciw === b.nciw) last.count++;
+    const here = image.windows[g]!;
+    const prev = last && image.windows[last.g0]!;
+    if (last && prev && here.ciw0 === prev.ciw0 && here.nciw === prev.nciw) last.count++;
     else runs.push({ g0: g, count: 1 });
   }
   return runs;
@@ -238,10 +238,14 @@ function windowGeometry(win: Window): BandGeometry {
   return { outH: win.outH, inputRows: windowRows(win.imgH, win.kh, win.sh, win.pt), inRowBytes: win.inRowBytes, outRowBytes: win.outRowBytes };
 }
 
-/** Placement of one step in the buffers: the halves it uses. */
+/** First rows of the halves band `bi` uses: one band alone has the whole input buffer. */
 interface StepPlace {
   inRow: number;
   outRow: number;
+}
+
+function bandPlace(bands: number, bi: number, b: Buffers): StepPlace {
+  return { inRow: bands === 1 ? 0 : (bi % 2) * half(b.inRows), outRow: (bi % 2) * half(b.outRows) };
 }
 
 function windowFields(win: Window, band: Band, place: StepPlace, b: Buffers, lanes: number) {
@@ -289,7 +293,7 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
   const ncgOut = win.output.ncg;
   const steps: Step[] = [];
   bands.forEach((band, bi) => {
-    const place = { inRow: bands.length === 1 ? 0 : (bi % 2) * half(b.inRows), outRow: (bi % 2) * half(b.outRows) };
+    const place = bandPlace(bands.length, bi, b);
     const base = windowFields(win, band, place, b, w.lanes);
     chunks.forEach((chunk, ci) => {
       const i = steps.length;
@@ -329,7 +333,7 @@ function poolSteps(win: Window, mode: { multiplier: number; shift: number; avera
   const b = buffers(c, w);
   const bands = planBands(windowGeometry(win), c, w, where);
   return bands.map((band, bi): Step => {
-    const place = { inRow: bands.length === 1 ? 0 : (bi % 2) * half(b.inRows), outRow: (bi % 2) * half(b.outRows) };
+    const place = bandPlace(bands.length, bi, b);
     const compute: PoolInstr = { op: 'pool', ...common(win.tag), ...windowFields(win, band, place, b, w.lanes), ncg: win.ncgIn, ...mode };
     return { loads: bandLoad(win, band, place.inRow), computes: [compute], store: bandStore(win, band, place.outRow) };
   });
@@ -442,8 +446,7 @@ function addLayer(x: LayerInput, l: AddLayer): Step[] {
   const g: BandGeometry = { outH: h, inputRows: (oy0, n) => [oy0, oy0 + n], inRowBytes: 2 * pitch, outRowBytes: pitch };
   const bands = planBands(g, c, w, x.where);
   return bands.map((band, bi): Step => {
-    const inRow = bands.length === 1 ? 0 : (bi % 2) * half(b.inRows);
-    const outRow = (bi % 2) * half(b.outRows);
+    const { inRow, outRow } = bandPlace(bands.length, bi, b);
     const bRow = inRow + (band.rows * pitch) / w.wa;
     const compute: AddInstr = {
       op: 'add',
