@@ -32,11 +32,6 @@ export const TIMING_MODEL = {
   storeReadLatency: 3,
   /** issue of a STORE to its write request */
   storeRequestDelay: 1,
-  /**
-   * Cycles per write beat when a buffer row is one beat (Wa = B): the write path's two-row queue
-   * refills only after a row has left, so it sends two beats in three cycles.
-   */
-  storeOneBeatRowCycles: 1.5,
   /** last write beat to the DMA idle */
   storeDoneLatency: 0,
   /** END issue to done_o */
@@ -114,7 +109,7 @@ export interface TimingPrediction {
  */
 export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL): TimingPrediction {
   const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
-  const storeBeatCycles = Math.max(beatCycles, rowWidths(c).wa === c.busBytes ? m.storeOneBeatRowCycles : 1);
+  const storeBeatCycles = beatCycles;
   const read = new ReadChannel(c.dramLatency, beatCycles);
   const n = program.length;
 

@@ -55,8 +55,10 @@ module gatec_dma_wr #(
   assign data_o       = queue_q[rd_ptr_q][RowIdxWidth'({beat_q, LogB'(0), 3'b000}) +: B*8];
   assign data_last_o  = (burst_left_q == 32'd1);
 
-  // Keep at most two rows queued or in flight.
-  assign re_o    = (rows_left_q != '0) && (32'(count_q) + 32'(inflight_q) < 32'd2) && !start_i;
+  // Keep at most two rows queued or in flight; a row leaving this cycle frees its slot now, so
+  // one-beat rows stream at one beat per cycle.
+  assign re_o    = (rows_left_q != '0) && !start_i &&
+                   (32'(count_q) + 32'(inflight_q) - (row_consumed ? 32'd1 : 32'd0) < 32'd2);
   assign raddr_o = row_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -21,9 +21,9 @@ module gatec_pe_array #(
   logic signed [ProdWidth-1:0] prod_q [PeOc*PeIc];
   logic                        prod_valid_q;
 
-  always_ff @(posedge clk_i) begin
-    for (int unsigned r = 0; r < PeOc; r++) begin
-      for (int unsigned c = 0; c < PeIc; c++) begin
+  for (genvar r = 0; r < PeOc; r++) begin : g_row
+    for (genvar c = 0; c < PeIc; c++) begin : g_col
+      always_ff @(posedge clk_i) begin
         prod_q[r*PeIc+c] <= $signed(w_i[(r*PeIc+c)*8 +: 8]) * $signed(x_i[c*9 +: 9]);
       end
     end
