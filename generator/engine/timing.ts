@@ -1,4 +1,4 @@
-import { rowWidths, type EngineConfig } from './config.js';
+import type { EngineConfig } from './config.js';
 import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
 
 /**
@@ -109,7 +109,6 @@ export interface TimingPrediction {
  */
 export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL): TimingPrediction {
   const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
-  const storeBeatCycles = beatCycles;
   const read = new ReadChannel(c.dramLatency, beatCycles);
   const n = program.length;
 
@@ -210,7 +209,7 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
         tagOf(ins.tag).dramWrite += ins.bytes;
         // The first beat also waits for a beat's worth of write credit, banked from the request on.
         const first = Math.max(t + m.storeReadLatency, t + m.storeRequestDelay + Math.ceil(beatCycles), wrFree);
-        wrFree = first + Math.floor((ins.bytes / c.busBytes - 1) * storeBeatCycles) + 1;
+        wrFree = first + Math.floor((ins.bytes / c.busBytes - 1) * beatCycles) + 1;
         dmaIdle = wrFree + m.storeDoneLatency;
         break;
       }
