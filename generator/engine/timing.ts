@@ -14,9 +14,9 @@ export const TIMING_MODEL = {
   /** last beat of an instruction to the cycle it may issue in */
   fetchToIssue: 0,
   /** CONV: per group, the previous group's results draining to the requant bank, then the param row */
-  convGroupSetup: 7,
+  convGroupSetup: 2,
   /** end of the last tap to the compute unit idle, per instruction */
-  convDrain: 2,
+  convDrain: 7,
   poolDrain: 5,
   addDrain: 5,
   /** ADD: one in-buffer read port, so A and B take a cycle each */

@@ -70,9 +70,13 @@ module gatec_conv_unit #(
   logic signed [CW-1:0] iy_row_q, iy_q, ix_pix_q, ix_q;
   logic [AW-1:0] wg_q, wa_q, o_row_q, o_pix_q;
   logic [AW-1:0] cow_q;
-  logic [LaneIdxWidth-1:0] lane_q;
-  logic [WordCntWidth-1:0] words_q;
-  logic [PeOc*64-1:0] param_q;
+  // Two parameter sets (bias, multiplier, shift, output words): group gi uses set gi[0], so the
+  // next group's row loads while the previous group's last results are still in the pipeline.
+  logic [LaneIdxWidth-1:0] lane_q [2];
+  logic [WordCntWidth-1:0] words_q [2];
+  logic [PeOc*64-1:0] param_q [2];
+  logic gsel;
+  assign gsel = gi_q[0];
 
   logic last_j, last_kx, last_ky, last_ox, last_oy, last_g, issue, drained;
   assign last_j  = (j_q == nciw_q - 16'd1);
@@ -85,12 +89,16 @@ module gatec_conv_unit #(
 
   // pipeline side band: S1 (buffer data), S2 (products), S3 (row sums)
   logic v1_q, v2_q, v3_q, pad1_q, first1_q, first2_q, first3_q, last1_q, last2_q, last3_q;
+  logic g1_q, g2_q, g3_q, gres_q;
   logic [OutAddrWidth-1:0] oaddr1_q, oaddr2_q, oaddr3_q;
-  logic res_valid_q;
+  logic res_valid_q, set_free;
   logic [PeOc*32-1:0] acc_q, res_acc_q;
   logic [OutAddrWidth-1:0] res_addr_q;
 
-  assign drained = !(v1_q || v2_q || v3_q || res_valid_q || wr_busy_i);
+  assign drained  = !(v1_q || v2_q || v3_q || res_valid_q || wr_busy_i);
+  // no result of the group two back (same parameter set) is still on its way to the requant bank
+  assign set_free = !((v1_q && g1_q == gsel) || (v2_q && g2_q == gsel) || (v3_q && g3_q == gsel) ||
+                      (res_valid_q && gres_q == gsel));
   assign busy_o  = (state_q != SIdle);
 
   logic tap_pad;
@@ -139,18 +147,16 @@ module gatec_conv_unit #(
           gi_q        <= '0;
           state_q     <= SGroupWait;
         end
-        // New parameters may only replace the old ones once every result of the previous group
-        // has reached the requant bank.
-        SGroupWait: if (drained) state_q <= SGroupLoad;
+        SGroupWait: if (set_free) state_q <= SGroupLoad;
         SGroupLoad: begin
-          param_q  <= p_row_i;
-          cow_q    <= gco >> $clog2(L);
-          lane_q   <= LaneIdxWidth'(gco);
+          param_q[gsel] <= p_row_i;
+          cow_q         <= gco >> $clog2(L);
+          lane_q[gsel]  <= LaneIdxWidth'(gco);
           if (PeOc > L) begin
-            words_q <= ((gco >> $clog2(L)) + AW'(WordsPerPixel) > AW'(ncg_out_q))
-                       ? WordCntWidth'(AW'(ncg_out_q) - (gco >> $clog2(L))) : WordCntWidth'(WordsPerPixel);
+            words_q[gsel] <= ((gco >> $clog2(L)) + AW'(WordsPerPixel) > AW'(ncg_out_q))
+                             ? WordCntWidth'(AW'(ncg_out_q) - (gco >> $clog2(L))) : WordCntWidth'(WordsPerPixel);
           end else begin
-            words_q <= WordCntWidth'(1);
+            words_q[gsel] <= WordCntWidth'(1);
           end
           oy_q <= '0; ox_q <= '0; ky_q <= '0; kx_q <= '0; j_q <= '0; pc_q <= '0; bub_q <= '0;
           a_row_q  <= in_start_q;
@@ -243,7 +249,7 @@ module gatec_conv_unit #(
   assign in_addr_o = InAddrWidth'(a_cur_q);
   assign w_re_o    = issue;
   assign w_addr_o  = WAddrWidth'(wa_q);
-  assign p_re_o    = (state_q == SGroupWait) && drained;
+  assign p_re_o    = (state_q == SGroupWait) && set_free;
   assign p_addr_o  = PAddrWidth'(pb0_q + gi_q);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -261,8 +267,9 @@ module gatec_conv_unit #(
     first1_q <= (j_q == '0) && (kx_q == '0) && (ky_q == '0);
     last1_q  <= last_j && last_kx && last_ky;
     oaddr1_q <= OutAddrWidth'(o_pix_q + cow_q);
-    first2_q <= first1_q; last2_q <= last1_q; oaddr2_q <= oaddr1_q;
-    first3_q <= first2_q; last3_q <= last2_q; oaddr3_q <= oaddr2_q;
+    g1_q     <= gsel;
+    first2_q <= first1_q; last2_q <= last1_q; oaddr2_q <= oaddr1_q; g2_q <= g1_q;
+    first3_q <= first2_q; last3_q <= last2_q; oaddr3_q <= oaddr2_q; g3_q <= g2_q;
   end
 
   logic [L*9-1:0] x_centred;
@@ -289,7 +296,7 @@ module gatec_conv_unit #(
   logic [PeOc*32-1:0] acc_next;
   always_comb begin
     for (int unsigned r = 0; r < PeOc; r++) begin
-      acc_next[r*32 +: 32] = (first3_q ? param_q[r*64 +: 32] : acc_q[r*32 +: 32]) + sum[r*32 +: 32];
+      acc_next[r*32 +: 32] = (first3_q ? param_q[g3_q][r*64 +: 32] : acc_q[r*32 +: 32]) + sum[r*32 +: 32];
     end
   end
 
@@ -303,18 +310,19 @@ module gatec_conv_unit #(
     if (sum_valid && last3_q) begin
       res_acc_q  <= acc_next;
       res_addr_q <= oaddr3_q;
+      gres_q     <= g3_q;
     end
   end
 
   assign res_valid_o = res_valid_q;
   assign res_acc_o   = res_acc_q;
   assign res_addr_o  = res_addr_q;
-  assign res_words_o = words_q;
-  assign res_lane_o  = lane_q;
+  assign res_words_o = words_q[gres_q];
+  assign res_lane_o  = lane_q[gres_q];
   always_comb begin
     for (int unsigned r = 0; r < PeOc; r++) begin
-      res_mult_o[r*15 +: 15] = param_q[r*64 + 32 +: 15];
-      res_shift_o[r*6 +: 6]  = param_q[r*64 + 48 +: 6];
+      res_mult_o[r*15 +: 15] = param_q[gres_q][r*64 + 32 +: 15];
+      res_shift_o[r*6 +: 6]  = param_q[gres_q][r*64 + 48 +: 6];
     end
   end
 endmodule
