@@ -33,6 +33,8 @@ interface Case {
 }
 
 const s8 = (r: Rng) => r.int(-128, 127);
+/** a zero point, the int8 extremes one time in five */
+const zp = (r: Rng) => (r.bool(0.2) ? r.pick([-128, 127]) : s8(r));
 const toS8 = (b: number) => (b << 24) >> 24;
 
 function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
@@ -73,7 +75,7 @@ function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
   const bandY1 = Math.min(H - 1, needHi + r.int(0, 1));
   const inPitch = W * ncg + r.int(0, 3);
   const bandWord0 = r.int(0, 200);
-  const zpIn = s8(r);
+  const zpIn = zp(r);
   // image[y][x][cg] = L bytes
   const img: number[][][][] = [];
   for (let y = 0; y < H; y++) {
@@ -171,8 +173,8 @@ function addCase(L: number, r: Rng): Case {
   const bBase = r.bool(0.1) ? aBase : r.bool() ? aBase + span + r.int(0, 20) : Math.max(0, aBase - span - r.int(0, 20));
   const bOverlaps = bBase !== aBase && Math.abs(bBase - aBase) < span;
   const base = bOverlaps ? aBase : bBase;
-  const zpA = s8(r);
-  const zpB = s8(r);
+  const zpA = zp(r);
+  const zpB = zp(r);
   const multA = r.pick([0, 1, 32767, r.int(0, 32767)]);
   const multB = r.pick([0, 1, 32767, r.int(0, 32767)]);
   const shift = r.int(1, 40);

@@ -53,9 +53,10 @@ int main(int argc, char** argv) {
     for (long c = 0;; c++) {
       const bool start = (c == gap);
       dut->start_i = start;
-      if (start) {
+      // the instruction is only valid with start_i (the engine's FIFO head moves on after the pop)
+      {
         const long h[8] = {1, 7, addr & 0xffff, (addr >> 16) & 0xffff, bytes & 0xffff, (bytes >> 16) & 0xffff, target, row};
-        for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, k < 8 ? static_cast<uint64_t>(h[k]) : 0);
+        for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, start ? (k < 8 ? static_cast<uint64_t>(h[k]) : 0) : rng.next() & 0xffff);
       }
       dut->req_ready_i = rng.chance(static_cast<int>(pReq));
       const bool dv = port.beatValid(cycle, rng.chance(static_cast<int>(pData)));

@@ -55,9 +55,10 @@ int main(int argc, char** argv) {
     for (long c = 0;; c++) {
       const bool start = (c == gap);
       dut->start_i = start;
-      if (start) {
+      // the instruction is only valid with start_i (the engine's FIFO head moves on after the pop)
+      {
         const long h[8] = {2, 9, addr & 0xffff, (addr >> 16) & 0xffff, bytes & 0xffff, (bytes >> 16) & 0xffff, 0, row};
-        for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, k < 8 ? static_cast<uint64_t>(h[k]) : 0);
+        for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, start ? (k < 8 ? static_cast<uint64_t>(h[k]) : 0) : rng.next() & 0xffff);
       }
       // the buffer's registered read port
       if (readPend) {

@@ -21,6 +21,7 @@
 #include "Vgatec_pool_unit.h"
 #include "verilated.h"
 #include "bits.h"
+#include "dram.h"
 
 using gatec_tb::get;
 using gatec_tb::put;
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   dut->eval();
 
   long cycle = 0;
+  gatec_tb::Prng junk(99);
   int prevRes = 0, tailLeft = 0, lastWrBusy = 0;
   // One clock cycle with the given start; returns after the rising edge.
   auto step = [&](bool start, int tail, const std::vector<long>& h, long& reads, int& errors, long t0) {
@@ -59,7 +61,8 @@ int main(int argc, char** argv) {
     lastWrBusy = dut->wr_busy_i;
     if (!resNow && !prevRes && tailLeft > 0) tailLeft--;
     dut->start_i = start;
-    if (start) for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, static_cast<uint64_t>(h[k]));
+    // the instruction is only valid with start_i (the engine's FIFO head moves on after the pop)
+    for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, start ? static_cast<uint64_t>(h[k]) : junk.next() & 0xffff);
     for (int c = 0; c < L; c++) put(dut->in_word_i, 8 * c, 8, rword[c]);
     dut->eval();
     if (dut->res_valid_o) {
