@@ -5,6 +5,8 @@ import { decodeInstruction, encodeInstruction, INSTRUCTION_BYTES, type ConvInstr
 import { EXIT_UNSUPPORTED, GatecError } from '../src/errors.js';
 import { IrBuilder } from './support/engine-models.js';
 
+const NO_PIPELINE = { pipelineBands: 1, pipelineChunks: 1 };
+
 /** The 32 little-endian halfwords of instruction k, read straight from the image (not via the decoder). */
 function halfwords(image: Uint8Array, k: number): number[] {
   const view = new DataView(image.buffer, image.byteOffset + k * INSTRUCTION_BYTES, INSTRUCTION_BYTES);
@@ -32,7 +34,8 @@ describe('instruction encoding of a known layer', () => {
   const info = (name: string) => model.tensors.find((t) => t.name === name)!;
   const layer = model.layers[0]!;
   if (layer.op !== 'conv') throw new Error('conv expected');
-  const comp = compileEngine(model, { ...DEFAULT_ENGINE_CONFIG });
+  // Pipelining off: the layer fits at once, so this is the program worked out by hand.
+  const comp = compileEngine(model, { ...DEFAULT_ENGINE_CONFIG }, model.source.file, NO_PIPELINE);
   const h = (k: number) => halfwords(comp.image, k);
 
   it('lays the program and data out as worked out by hand', () => {
@@ -111,7 +114,7 @@ describe('POOL and ADD encoding', () => {
   const p = b.pool(b.input, 'avgpool', 3, 2, 1);
   const a = b.add(p, p);
   const model = b.build([a]);
-  const comp = compileEngine(model, { ...DEFAULT_ENGINE_CONFIG });
+  const comp = compileEngine(model, { ...DEFAULT_ENGINE_CONFIG }, model.source.file, NO_PIPELINE);
   const find = (op: string) => comp.program.findIndex((i) => i.op === op);
 
   it('POOL: kernel, stride, pads, multiplier, shift and mode in their halfwords', () => {

@@ -12,7 +12,7 @@ import { layerWhere, roundUp } from './common.js';
 import { rowWidths, validateEngineConfig, type EngineConfig, type RowWidths } from './config.js';
 import { encodeProgram, INSTRUCTION_BYTES, type Instr } from './isa.js';
 import { allocateActivations, physicalOf, regionAlignment, type TensorLayout } from './layout.js';
-import { compileProgram, type PlacedWeights } from './program.js';
+import { compileProgram, DEFAULT_TILING, type PlacedWeights, type Tiling } from './program.js';
 import { predictTiming, type TimingPrediction } from './timing.js';
 import { convWeightImage, fcWeightImage, type WeightImage } from './weights.js';
 
@@ -98,7 +98,7 @@ function relocate(program: Instr[], delta: number): Instr[] {
  * The whole compilation in memory: program, DRAM image, memory map, predicted timing and report.
  * Pure and deterministic.
  */
-export function compileEngine(model: Model, config: EngineConfig, source: string = model.source.file): EngineCompilation {
+export function compileEngine(model: Model, config: EngineConfig, source: string = model.source.file, tiling: Tiling = DEFAULT_TILING): EngineCompilation {
   const c = validateEngineConfig(config);
   const w = rowWidths(c);
   checkModel(model, source);
@@ -108,7 +108,7 @@ export function compileEngine(model: Model, config: EngineConfig, source: string
   const geometry = allocateActivations(model, w, 0, source);
   const weights = placeWeights(model, c, w, geometry.byName, 0, source);
   const acts = allocateActivations(model, w, roundUp(weights.end, align), source);
-  const unlinked = compileProgram(model, { config: c, widths: w, source, tensors: acts.byName, weights: weights.placed });
+  const unlinked = compileProgram(model, { config: c, widths: w, source, tensors: acts.byName, weights: weights.placed, tiling });
   const delta = roundUp(unlinked.length * INSTRUCTION_BYTES, align);
   const program = relocate(unlinked, delta);
   const whereOf = (tag: number): string => (model.layers[tag] ? layerWhere(source, model.layers[tag]) : source);

@@ -20,6 +20,7 @@ export interface ProgramContext {
   tensors: ReadonlyMap<string, TensorLayout>;
   /** weight/param images and their DRAM addresses, by layer index (conv and fc only) */
   weights: ReadonlyMap<number, PlacedWeights>;
+  tiling: Tiling;
 }
 
 export interface PlacedWeights {
@@ -91,10 +92,24 @@ function bandOf(g: BandGeometry, oy0: number, n: number): Band {
 }
 
 /**
- * One band in the whole input buffer when the layer fits; otherwise the largest bands whose
- * input rows fit half of it. Output bands always fit half the output buffer.
+ * How far a layer that fits the buffers at once is still cut up, so that loads and stores overlap
+ * compute: with n bands the next band loads and the previous one stores while a band computes,
+ * and only the first load and the last store (1/n of the traffic) are exposed; weight chunks
+ * likewise for a layer with one band.
  */
-export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where: string): Band[] {
+export interface Tiling {
+  pipelineBands: number;
+  pipelineChunks: number;
+}
+
+export const DEFAULT_TILING: Readonly<Tiling> = Object.freeze({ pipelineBands: 4, pipelineChunks: 8 });
+
+/**
+ * One band in the whole input buffer when the layer fits and `pipeline` is 1; otherwise the
+ * largest bands whose input rows fit half of it, at least `pipeline` of them where the output has
+ * the rows. Output bands always fit half the output buffer.
+ */
+export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where: string, pipeline = 1): Band[] {
   const b = buffers(c, w);
   const outHalf = half(b.outRows) * w.wa;
   const inHalf = half(b.inRows) * w.wa;
@@ -103,9 +118,11 @@ export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where:
   }
   const all = bandOf(g, 0, g.outH);
   const allBytes = all.rows * g.inRowBytes;
-  if (allBytes <= c.inBufBytes && g.outH * g.outRowBytes <= outHalf) return [all];
+  const single = allBytes <= c.inBufBytes && g.outH * g.outRowBytes <= outHalf;
+  if (single && (pipeline <= 1 || g.outH === 1)) return [all];
   if (g.outH === 1) throw unsupported(where, `the layer reads ${allBytes} bytes of input at once; the in buffer holds ${c.inBufBytes} (--in-buf needs at least ${allBytes})`);
-  const fits = (band: Band): boolean => band.rows * g.inRowBytes <= inHalf && band.oyCnt * g.outRowBytes <= outHalf;
+  const maxRows = Math.ceil(g.outH / Math.max(1, pipeline));
+  const fits = (band: Band): boolean => band.rows * g.inRowBytes <= inHalf && band.oyCnt * g.outRowBytes <= outHalf && band.oyCnt <= maxRows;
   const bands: Band[] = [];
   for (let oy0 = 0; oy0 < g.outH; ) {
     let band = bandOf(g, oy0, 1);
@@ -123,11 +140,17 @@ export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where:
   return bands;
 }
 
-/** All groups at once when weights and params fit; else chunks that fit half of each, double-buffered. */
-export function planChunks(image: WeightImage, c: EngineConfig, w: RowWidths, where: string): Chunk[] {
+/**
+ * All groups at once when weights and params fit and `pipeline` is 1; else chunks that fit half
+ * of each, double-buffered, at least `pipeline` of them where there are the groups.
+ */
+export function planChunks(image: WeightImage, c: EngineConfig, w: RowWidths, where: string, pipeline = 1): Chunk[] {
   const b = buffers(c, w);
   const total = image.firstRow[image.groups - 1]! + image.groupRows[image.groups - 1]!;
-  if (total <= b.wRows && image.groups <= c.paramRows) return [{ g0: 0, count: image.groups, row0: 0, rows: total }];
+  if (total <= b.wRows && image.groups <= c.paramRows && (pipeline <= 1 || image.groups === 1)) {
+    return [{ g0: 0, count: image.groups, row0: 0, rows: total }];
+  }
+  const maxGroups = Math.ceil(image.groups / Math.max(1, pipeline));
   const wHalf = half(b.wRows);
   const pHalf = half(c.paramRows);
   const chunks: Chunk[] = [];
@@ -142,7 +165,7 @@ export function planChunks(image: WeightImage, c: EngineConfig, w: RowWidths, wh
       );
     }
     const last = chunks[chunks.length - 1];
-    if (last && last.rows + rows <= wHalf && last.count < pHalf) {
+    if (last && last.rows + rows <= wHalf && last.count < pHalf && last.count < maxGroups) {
       last.count++;
       last.rows += rows;
     } else {
@@ -283,13 +306,38 @@ function bandStore(win: Window, band: Band, row: number): StoreInstr {
   return store(win.tag, win.output.addr + band.oy0 * win.outRowBytes, band.oyCnt * win.outRowBytes, row);
 }
 
+/**
+ * Bands and chunks of a conv. A layer whose input and weights both fit at once is pipelined over
+ * whichever is larger to load: weight chunks (one band, weights stream through the half buffers)
+ * or input bands (weights resident). Pipelining both would reload the weights for every band.
+ */
+function convTiling(win: Window, image: WeightImage, ctx: ProgramContext, where: string): { bands: Band[]; chunks: Chunk[] } {
+  const { config: c, widths: w, tiling } = ctx;
+  const geometry = windowGeometry(win);
+  const natural = { bands: planBands(geometry, c, w, where), chunks: planChunks(image, c, w, where) };
+  if (natural.bands.length > 1) return natural;
+  const weightBytes = natural.chunks.reduce((s, ch) => s + ch.rows, 0) * w.ww;
+  const inputBytes = natural.bands[0]!.rows * win.inRowBytes;
+  if (weightBytes >= inputBytes) {
+    // Streaming weights only pays when computing a chunk takes longer than loading the next one;
+    // a DRAM-bound layer (an fc on one pixel) would just expose a DRAM latency per chunk.
+    const taps = image.windows.reduce((s, g) => s + g.nciw, 0) * image.taps;
+    const computeCycles = win.outH * win.outW * taps;
+    const loadCycles = weightBytes / Math.min(c.busBytes, c.dramBytesPerCycle);
+    if (computeCycles < loadCycles) return natural;
+    return { bands: natural.bands, chunks: planChunks(image, c, w, where, tiling.pipelineChunks) };
+  }
+  if (natural.chunks.length > 1) return natural;
+  const bands = planBands(geometry, c, w, where, tiling.pipelineBands);
+  return { bands, chunks: natural.chunks };
+}
+
 /** Conv and fc: bands outer, weight chunks inner; one CONV per window run of a chunk. */
 function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, where: string): Step[] {
   const { config: c, widths: w } = ctx;
   const b = buffers(c, w);
   const { image } = placed;
-  const bands = planBands(windowGeometry(win), c, w, where);
-  const chunks = planChunks(image, c, w, where);
+  const { bands, chunks } = convTiling(win, image, ctx, where);
   const ncgOut = win.output.ncg;
   const steps: Step[] = [];
   bands.forEach((band, bi) => {
@@ -331,7 +379,7 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
 function poolSteps(win: Window, mode: { multiplier: number; shift: number; average: boolean }, ctx: ProgramContext, where: string): Step[] {
   const { config: c, widths: w } = ctx;
   const b = buffers(c, w);
-  const bands = planBands(windowGeometry(win), c, w, where);
+  const bands = planBands(windowGeometry(win), c, w, where, ctx.tiling.pipelineBands);
   return bands.map((band, bi): Step => {
     const place = bandPlace(bands.length, bi, b);
     const compute: PoolInstr = { op: 'pool', ...common(win.tag), ...windowFields(win, band, place, b, w.lanes), ncg: win.ncgIn, ...mode };
@@ -444,7 +492,7 @@ function addLayer(x: LayerInput, l: AddLayer): Step[] {
   const [, h, width] = out.shape as [number, number, number];
   const pitch = out.pitch;
   const g: BandGeometry = { outH: h, inputRows: (oy0, n) => [oy0, oy0 + n], inRowBytes: 2 * pitch, outRowBytes: pitch };
-  const bands = planBands(g, c, w, x.where);
+  const bands = planBands(g, c, w, x.where, x.ctx.tiling.pipelineBands);
   return bands.map((band, bi): Step => {
     const { inRow, outRow } = bandPlace(bands.length, bi, b);
     const bRow = inRow + (band.rows * pitch) / w.wa;
