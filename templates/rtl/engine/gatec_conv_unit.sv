@@ -166,8 +166,8 @@ module gatec_conv_unit #(
           a_cur_q  <= in_start_q + AW'(ciw0_q);
           iy_row_q <= iy0_q;
           iy_q     <= iy0_q;
-          ix_pix_q <= -CW'(pl_q);
-          ix_q     <= -CW'(pl_q);
+          ix_pix_q <= -(CW'(pl_q));
+          ix_q     <= -(CW'(pl_q));
           wa_q     <= wg_q;
           o_row_q  <= AW'(out_base_q);
           o_pix_q  <= AW'(out_base_q);
@@ -227,8 +227,8 @@ module gatec_conv_unit #(
               a_cur_q  <= a_row_q + AW'(pitch_sh_q) + AW'(ciw0_q);
               iy_row_q <= iy_row_q + CW'(sh_q);
               iy_q     <= iy_row_q + CW'(sh_q);
-              ix_pix_q <= -CW'(pl_q);
-              ix_q     <= -CW'(pl_q);
+              ix_pix_q <= -(CW'(pl_q));
+              ix_q     <= -(CW'(pl_q));
               o_row_q  <= o_row_q + AW'(out_pitch_q);
               o_pix_q  <= o_row_q + AW'(out_pitch_q);
             end else begin

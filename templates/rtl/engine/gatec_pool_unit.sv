@@ -117,8 +117,8 @@ module gatec_pool_unit #(
             a_cur_q  <= AW'($signed({h[3], h[2]}));
             iy_row_q <= CW'($signed(h[10]));
             iy_q     <= CW'($signed(h[10]));
-            ix_pix_q <= -CW'(h[15][15:8]);
-            ix_q     <= -CW'(h[15][15:8]);
+            ix_pix_q <= -(CW'(h[15][15:8]));
+            ix_q     <= -(CW'(h[15][15:8]));
           end
           state_q <= SRun;
         end
@@ -188,8 +188,8 @@ module gatec_pool_unit #(
               a_cur_q  <= a_row_q + AW'(pitch_sh_q);
               iy_row_q <= iy_row_q + CW'(sh_q);
               iy_q     <= iy_row_q + CW'(sh_q);
-              ix_pix_q <= -CW'(pl_q);
-              ix_q     <= -CW'(pl_q);
+              ix_pix_q <= -(CW'(pl_q));
+              ix_q     <= -(CW'(pl_q));
               o_row_q  <= o_row_q + AW'(out_pitch_q);
               o_pix_q  <= o_row_q + AW'(out_pitch_q);
               o_cur_q  <= o_row_q + AW'(out_pitch_q);
