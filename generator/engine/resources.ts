@@ -15,18 +15,13 @@
  * slices. So 8x9 and 9x16 take one slice each and the requant product two
  * (rtl-tests/engine-synth.test.ts checks the total on a synthesized engine).
  */
+import type { EngineConfig } from './config.js';
 
-/** The Verilog parameters of `<name>_top` (a structural subset of EngineConfig). */
-export interface EngineResourceConfig {
-  peOc: number;
-  peIc: number;
-  busBytes: number;
-  inBufBytes: number;
-  wBufBytes: number;
-  outBufBytes: number;
-  paramRows: number;
-  fetchDepth: number;
-}
+/** The Verilog parameters of `<name>_top`: the structural part of EngineConfig. */
+export type EngineResourceConfig = Pick<
+  EngineConfig,
+  'peOc' | 'peIc' | 'busBytes' | 'inBufBytes' | 'wBufBytes' | 'outBufBytes' | 'paramRows' | 'fetchDepth'
+>;
 
 export interface EngineResources {
   /** DSP48E1 slices */

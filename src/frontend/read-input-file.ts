@@ -11,3 +11,13 @@ export async function readInputFile(file: string, encoding?: 'utf8'): Promise<Bu
     throw badInput(file, 'no such file');
   }
 }
+
+/** Reads and parses a JSON file the user named (or a build wrote); bad JSON is a one-line error. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  const text = await readInputFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw badInput(file, `not valid JSON (${(e as Error).message})`);
+  }
+}

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { chw } from '../../generator/engine/common.js';
 import { packTensor, unpackTensor } from '../../generator/engine/layout.js';
 import { badInput, GatecError } from '../errors.js';
-import { readInputFile } from '../frontend/read-input-file.js';
+import { readInputFile, readJsonFile } from '../frontend/read-input-file.js';
 import { layerMacs, tensorShapes } from '../golden/macs.js';
 import { argmax, quantizeInput, runGolden } from '../golden/run.js';
 import { dequantizeValue } from '../ir/numerics.js';
@@ -78,13 +78,7 @@ const simConfig = z
 export async function readEngineMap(hwDir: string): Promise<EngineSimMap> {
   const file = join(hwDir, 'mem', 'map.json');
   if (!existsSync(file)) throw badInput(hwDir, 'not an engine build directory (no mem/map.json)');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readInputFile(file, 'utf8'));
-  } catch (e) {
-    if (e instanceof GatecError) throw e;
-    throw badInput(file, `not valid JSON (${(e as Error).message})`);
-  }
+  const raw = await readJsonFile(file);
   const parsed = engineMapJson.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

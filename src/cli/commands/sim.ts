@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { badInput, GatecError } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
-import { readInputFile } from '../../frontend/read-input-file.js';
+import { readInputFile, readJsonFile } from '../../frontend/read-input-file.js';
 import { openEngineDir, simulateEngine, type EngineSampleResult, type EngineSimResult } from '../../sim/engine-sim.js';
 import { formatCount, table } from '../format.js';
 
@@ -32,13 +32,7 @@ type Predicted = Map<number, { cycles: number; dramRead: number; dramWrite: numb
 async function readPredictions(hwDir: string): Promise<{ layers: Predicted; cycles?: number } | undefined> {
   const file = join(hwDir, 'report.json');
   if (!existsSync(file)) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readInputFile(file, 'utf8'));
-  } catch (e) {
-    if (e instanceof GatecError) throw e;
-    throw badInput(file, `not valid JSON (${(e as Error).message})`);
-  }
+  const raw = await readJsonFile(file);
   const r = reportJson.safeParse(raw);
   if (!r.success) return undefined;
   return {
