@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { badInput, GatecError } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
-import { readInputFile, readJsonFile } from '../../frontend/read-input-file.js';
+import { readJsonFile } from '../../frontend/read-input-file.js';
 import { openEngineDir, simulateEngine, type EngineSampleResult, type EngineSimResult } from '../../sim/engine-sim.js';
 import { formatCount, table } from '../format.js';
 
