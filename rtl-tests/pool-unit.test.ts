@@ -96,7 +96,10 @@ function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
   }
   const inStart = bandWord0 + (iy0 - bandY0) * inPitch - pl * ncg;
   const outBase = r.int(0, 100);
-  const outPitch = outW * ncg + r.int(0, 2);
+  // a concat input writes its words at cw_off of wider output pixels
+  const ncgOut = ncg + r.int(0, 2);
+  const cwOff = r.int(0, ncgOut - ncg);
+  const outPitch = outW * ncgOut + r.int(0, 2);
   const mult = r.int(0, 32767);
   const shift = r.int(1, 52);
   const zpOut = s8(r);
@@ -117,7 +120,9 @@ function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
     13: kh | (kw << 8),
     14: sh | (sw << 8),
     15: pt | (pl << 8),
+    20: cwOff,
     21: outBase,
+    23: ncgOut,
     22: outPitch,
     24: zpIn,
     25: zpOut,
@@ -148,7 +153,7 @@ function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
           }
           acc.push(avg ? s : m);
         }
-        want.push({ addr: outBase + (oy - oy0) * outPitch + ox * ncg + g, mult, shift, zp: zpOut, lo, hi, acc });
+        want.push({ addr: outBase + (oy - oy0) * outPitch + ox * ncgOut + cwOff + g, mult, shift, zp: zpOut, lo, hi, acc });
       }
     }
   }

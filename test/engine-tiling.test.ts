@@ -10,7 +10,7 @@ import type { Model } from '../src/ir/types.js';
 import { sharedData, sharedModel } from './fixtures.js';
 import { IrBuilder, randomInput, runOnEngine } from './support/engine-models.js';
 
-/** Every op the engine runs, with strides, padding, groups, a residual add and a flatten view. */
+/** Every op the engine runs, with strides, padding, groups, a residual add, a concat and a flatten view. */
 function allOps(): Model {
   const b = new IrBuilder('all_ops', [3, 21, 19], 5);
   let x = b.conv(b.input, { co: 24, k: 3, s: 2, p: 1 });
@@ -18,6 +18,7 @@ function allOps(): Model {
   const y = b.conv(x, { co: 24, k: 3, p: 1, groups: 24 });
   const z = b.conv(y, { co: 24, k: 1 });
   x = b.add(x, z);
+  x = b.concat([x, b.conv(x, { co: 8, k: 1 })]);
   x = b.pool(x, 'avgpool', 2, 2);
   x = b.conv(x, { co: 40, k: [3, 1], p: [1, 0, 1, 0], groups: 2 });
   const f = b.fc(b.flatten(x), 17);
@@ -203,10 +204,10 @@ describe('what does not fit, or is not supported, is an unsupported-feature erro
     fails(m, { inBufBytes: 8192 }, /layer 'gap0' \(globalavgpool\): the 1x300 map exceeds the 255x255 pooling window/);
   });
 
-  it('concat and transpose', () => {
+  it('concat at a channel that is not a whole word, and transpose', () => {
     const b = new IrBuilder('cat', [8, 4, 4]);
-    const m = b.build([b.concat([b.conv(b.input, { co: 8, k: 1 }), b.conv(b.input, { co: 8, k: 1 })])]);
-    fails(m, {}, /^cat\.gir\.json: layer 'concat2' \(concat\): concat is not supported by the engine yet/);
+    const m = b.build([b.concat([b.conv(b.input, { co: 3, k: 1 }), b.conv(b.input, { co: 8, k: 1 })])]);
+    fails(m, {}, /^cat\.gir\.json: layer 'concat2' \(concat\): input 1 \('t1'\) starts at channel 3, not a multiple of the 8 lanes of an activation word$/);
     const t = new IrBuilder('tr', [8, 4, 4]).build(['input']);
     t.layers.push({ op: 'transpose', name: 'tp', inputs: ['input'], output: 'tt', perm: [1, 2, 0] });
     t.tensors.push({ name: 'tt', shape: [4, 4, 8], quant: { scale: 1, zeroPoint: 0 } });

@@ -83,6 +83,10 @@ export interface ConvInstr extends Common, Window {
 export interface PoolInstr extends Common, Window {
   op: 'pool';
   ncg: number;
+  /** words per output pixel (ncg, or a concat's wider output) */
+  ncgOut: number;
+  /** channel-word offset of the first output word within a pixel (a concat input's place) */
+  cwOff: number;
   multiplier: number;
   shift: number;
   average: boolean;
@@ -189,6 +193,8 @@ const CONV_FIELDS: Field<ConvInstr>[] = [
 const POOL_FIELDS: Field<PoolInstr>[] = [
   ...WINDOW_FIELDS<PoolInstr>(),
   f('ncg', 7, 'u16', (i) => i.ncg),
+  f('cw_off', 20, 'u16', (i) => i.cwOff),
+  f('ncg_out', 23, 'u16', (i) => i.ncgOut),
   f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncg),
   f('multiplier', 30, 'u16', (i) => i.multiplier),
   f('shift', 31, 'lo8', (i) => i.shift),

@@ -1,6 +1,6 @@
 import { unsupported } from '../../src/errors.js';
 import { windowOut } from '../../src/ir/shapes.js';
-import type { AddLayer, ConvLayer, FcLayer, GlobalAvgPoolLayer, Layer, Model, PoolLayer } from '../../src/ir/types.js';
+import type { AddLayer, ConcatLayer, ConvLayer, FcLayer, GlobalAvgPoolLayer, Layer, Model, PoolLayer } from '../../src/ir/types.js';
 import { layerWhere } from './common.js';
 import type { EngineConfig, RowWidths } from './config.js';
 import type { AddInstr, ComputeInstr, ConvInstr, Instr, LoadInstr, LoadTarget, PoolInstr, StoreInstr } from './isa.js';
@@ -302,7 +302,7 @@ function bandLoad(win: Window, band: Band, row: number): LoadInstr[] {
   return [load(win.tag, 'in', win.input.addr + band.y0 * win.inRowBytes, band.rows * win.inRowBytes, row)];
 }
 
-function bandStore(win: Window, band: Band, row: number): StoreInstr {
+function bandStore(win: Pick<Window, 'tag' | 'output' | 'outRowBytes'>, band: Band, row: number): StoreInstr {
   return store(win.tag, win.output.addr + band.oy0 * win.outRowBytes, band.oyCnt * win.outRowBytes, row);
 }
 
@@ -382,7 +382,15 @@ function poolSteps(win: Window, mode: { multiplier: number; shift: number; avera
   const bands = planBands(windowGeometry(win), c, w, where, ctx.tiling.pipelineBands);
   return bands.map((band, bi): Step => {
     const place = bandPlace(bands.length, bi, b);
-    const compute: PoolInstr = { op: 'pool', ...common(win.tag), ...windowFields(win, band, place, b, w.lanes), ncg: win.ncgIn, ...mode };
+    const compute: PoolInstr = {
+      op: 'pool',
+      ...common(win.tag),
+      ...windowFields(win, band, place, b, w.lanes),
+      ncg: win.ncgIn,
+      ncgOut: win.ncgIn,
+      cwOff: 0,
+      ...mode,
+    };
     return { loads: bandLoad(win, band, place.inRow), computes: [compute], store: bandStore(win, band, place.outRow) };
   });
 }
@@ -524,6 +532,78 @@ function addLayer(x: LayerInput, l: AddLayer): Step[] {
   });
 }
 
+/**
+ * Channel concat: per band, every input's rows sit in the in buffer one after another and a 1x1
+ * average POOL per input requantizes them (its own zero point, multiplier, shift) into its
+ * channel words of the output pixels. An input must start at a whole word: a multiple of L.
+ */
+function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
+  checkRequant(l.requant, x.where);
+  const { config: c, widths: w } = x.ctx;
+  const b = buffers(c, w);
+  const ins = l.inputs.map((n) => physicalOf(x.ctx.tensors, n));
+  const out = physicalOf(x.ctx.tensors, l.output);
+  const [, h, width] = out.shape as [number, number, number];
+  let channel = 0;
+  const offsets = ins.map((t, i) => {
+    const [ci, hi, wi] = t.shape as [number, number, number];
+    if (hi !== h || wi !== width) throw unsupported(x.where, `input ${i} is ${hi}x${wi}, the result ${h}x${width}`);
+    if (channel % w.lanes !== 0) {
+      throw unsupported(x.where, `input ${i} ('${l.inputs[i]}') starts at channel ${channel}, not a multiple of the ${w.lanes} lanes of an activation word`);
+    }
+    const cw = channel / w.lanes;
+    channel += ci;
+    return cw;
+  });
+  const inRowBytes = ins.reduce((s, t) => s + t.pitch, 0);
+  const g: BandGeometry = { outH: h, inputRows: (oy0, n) => [oy0, oy0 + n], inRowBytes, outRowBytes: out.pitch };
+  const bands = planBands(g, c, w, x.where, x.ctx.tiling.pipelineBands);
+  const zpOut = zeroPointOf(x.model, l.output);
+  return bands.map((band, bi): Step => {
+    const place = bandPlace(bands.length, bi, b);
+    const loads: LoadInstr[] = [];
+    const computes: PoolInstr[] = [];
+    let row = place.inRow;
+    ins.forEach((t, i) => {
+      const win: Window = {
+        tag: x.tag,
+        input: t,
+        output: out,
+        imgH: h,
+        imgW: width,
+        inRowBytes: t.pitch,
+        ncgIn: t.ncg,
+        outH: h,
+        outW: width,
+        outRowBytes: out.pitch,
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pt: 0,
+        pl: 0,
+        zpIn: zeroPointOf(x.model, l.inputs[i]!),
+        zpOut,
+        clamp: l.clamp,
+      };
+      loads.push(...bandLoad(win, band, row));
+      computes.push({
+        op: 'pool',
+        ...common(x.tag),
+        ...windowFields(win, band, { inRow: row, outRow: place.outRow }, b, w.lanes),
+        ncg: t.ncg,
+        ncgOut: out.ncg,
+        cwOff: offsets[i]!,
+        multiplier: l.requant.multiplier[i]!,
+        shift: l.requant.shift[i]!,
+        average: true,
+      });
+      row += (band.rows * t.pitch) / w.wa;
+    });
+    return { loads, computes, store: bandStore({ tag: x.tag, output: out, outRowBytes: out.pitch }, band, place.outRow) };
+  });
+}
+
 /** Steps of one layer; a reshape is a view and has none. */
 export function layerSteps(x: LayerInput): Step[] {
   const l = x.layer;
@@ -542,7 +622,7 @@ export function layerSteps(x: LayerInput): Step[] {
     case 'reshape':
       return [];
     case 'concat':
-      throw unsupported(x.where, 'concat is not supported by the engine yet (its inputs would have to be written into one region)');
+      return concatLayer(x, l);
     case 'transpose':
       throw unsupported(x.where, 'transpose is not supported by the engine (layout changes belong before the model input)');
   }

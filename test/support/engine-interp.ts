@@ -175,7 +175,7 @@ function pool(d: DecodedInstruction, buf: Buffers, L: number): Footprint {
             }
           }
         }
-        const word = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg']! + cg;
+        const word = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg_out']! + f['cw_off']! + cg;
         fp.out = widen(fp.out, word * L, (word + 1) * L);
         for (let l = 0; l < L; l++) buf.out[word * L + l] = requantize(acc[l]!, f['multiplier']!, f['shift']!, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
       }

@@ -37,7 +37,7 @@ module gatec_pool_unit #(
   end
 
   logic is_add_q, is_max_q;
-  logic [15:0] img_h_q, img_w_q, in_pitch_q, ncg_q, oy_cnt_q, out_w_q, out_pitch_q;
+  logic [15:0] img_h_q, img_w_q, in_pitch_q, ncg_q, ncg_out_q, oy_cnt_q, out_w_q, out_pitch_q;
   logic [15:0] pitch_sh_q, ncg_sw_q;
   logic signed [AW-1:0] b_off_q;
   logic [7:0]  kh_q, kw_q, sh_q, sw_q, pl_q;
@@ -82,9 +82,6 @@ module gatec_pool_unit #(
           lo_o        <= h[26][7:0];
           hi_o        <= h[27][7:0];
           oy_q <= '0; ox_q <= '0; cg_q <= '0; ky_q <= '0; kx_q <= '0;
-          o_row_q <= AW'(h[21]);
-          o_pix_q <= AW'(h[21]);
-          o_cur_q <= AW'(h[21]);
           if (h[0][3:0] == OpAdd) begin
             oy_cnt_q <= h[4];
             out_w_q  <= h[5];
@@ -96,10 +93,18 @@ module gatec_pool_unit #(
             res_shift_o <= h[31][5:0];
             res_mult_o  <= 15'd1;
             b_off_q  <= AW'(h[3]) - AW'(h[2]);
+            o_row_q  <= AW'(h[21]);
+            o_pix_q  <= AW'(h[21]);
+            o_cur_q  <= AW'(h[21]);
             a_row_q  <= AW'(h[2]);
             a_cur_q  <= AW'(h[2]);
           end else begin
             ncg_q      <= h[7];
+            ncg_out_q  <= h[23];
+            // a concat input lands at its channel-word offset within wider output pixels
+            o_row_q    <= AW'(h[21]) + AW'(h[20]);
+            o_pix_q    <= AW'(h[21]) + AW'(h[20]);
+            o_cur_q    <= AW'(h[21]) + AW'(h[20]);
             oy_cnt_q   <= h[11];
             out_w_q    <= h[12];
             {kw_q, kh_q} <= h[13];
@@ -175,8 +180,8 @@ module gatec_pool_unit #(
               a_cur_q  <= a_pix_q + AW'(ncg_sw_q);
               ix_pix_q <= ix_pix_q + CW'(sw_q);
               ix_q     <= ix_pix_q + CW'(sw_q);
-              o_pix_q  <= o_pix_q + AW'(ncg_q);
-              o_cur_q  <= o_pix_q + AW'(ncg_q);
+              o_pix_q  <= o_pix_q + AW'(ncg_out_q);
+              o_cur_q  <= o_pix_q + AW'(ncg_out_q);
             end else if (!last_oy) begin
               cg_q     <= '0;
               ox_q     <= '0;
