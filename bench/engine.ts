@@ -21,7 +21,7 @@ import { printRows, time } from './common.js';
  */
 
 /** 8x8 PEs; a 64-byte bus at 64 bytes per cycle keeps DRAM off the critical path. */
-const FAST_DRAM: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, busBytes: 64, dramBytesPerCycle: 64, wBufBytes: 128 * 1024 };
+const FAST_DRAM: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, busBytes: 64, dramBytesPerCycle: 64 };
 
 function convUtilization(model: Model, s: EngineSampleResult, c: EngineConfig): [string, string][] {
   const pes = c.peOc * c.peIc;

@@ -24,7 +24,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   peIc: 8,
   busBytes: 16,
   inBufBytes: 64 * 1024,
-  wBufBytes: 64 * 1024,
+  // two 3x3x512 weight groups of an 8x8 array (ResNet-18's layer4) fit half of it
+  wBufBytes: 128 * 1024,
   outBufBytes: 64 * 1024,
   paramRows: 64,
   fetchDepth: 16,
