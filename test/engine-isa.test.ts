@@ -3,7 +3,7 @@ import { compileEngine } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
 import { decodeInstruction, encodeInstruction, INSTRUCTION_BYTES, type ConvInstr } from '../generator/engine/isa.js';
 import { EXIT_UNSUPPORTED, GatecError } from '../src/errors.js';
-import { IrBuilder } from './support/engine-models.js';
+import { IrBuilder, randomInput, runOnEngine } from './support/engine-models.js';
 
 const NO_PIPELINE = { pipelineBands: 1, pipelineChunks: 1 };
 
@@ -69,7 +69,7 @@ describe('instruction encoding of a known layer', () => {
       [5, 32, 'img_w'],
       [6, 32, 'in_pitch'],
       [7, 1, 'ncg_in'],
-      [8, 0, 'ciw0'],
+      [8, 0, 'ciw0_off = ciw0 * cw_stride'],
       [9, 1, 'nciw'],
       [10, u16(-1), 'iy0 = 0*2 - 1'],
       [11, 16, 'oy_cnt'],
@@ -81,18 +81,18 @@ describe('instruction encoding of a known layer', () => {
       [17, 9, 'gstride'],
       [18, 2, 'ng'],
       [19, 0, 'pb0'],
-      [20, 0, 'g0'],
+      [20, 0, 'out_goff = floor(g0 * PeOc / L) * out_cw_stride'],
       [21, 0, 'out_base'],
       [22, 32, 'out_pitch'],
-      [23, 2, 'ncg_out'],
-      [24, u16(zpIn), 'zp_in, sign-extended'],
+      [23, 2, 'ncg_out (output pixel stride)'],
+      [24, zpIn & 0xff, 'zp_in in the low byte, g0_lane 0 in bits 12:8'],
       [25, u16(zpOut), 'zp_out'],
-      [26, u16(layer.clamp[0]), 'lo'],
-      [27, u16(layer.clamp[1]), 'hi'],
+      [26, (layer.clamp[0] & 0xff) | ((layer.clamp[1] & 0xff) << 8), 'lo | hi << 8'],
+      [27, 2, 'words_left = ncg_out - floor(g0 * PeOc / L)'],
       [28, 64, 'pitch_sh = 2 * 32'],
       [29, 2, 'ncg_sw = 2 * 1'],
-      [30, 0, 'unused'],
-      [31, 0, 'unused'],
+      [30, 1, 'cw_stride (HWC)'],
+      [31, 1, 'out_cw_stride (HWC)'],
     ];
     for (const [k, v, what] of expected) expect(w[k], `h${k} ${what}`).toBe(v);
   });
@@ -105,7 +105,10 @@ describe('instruction encoding of a known layer', () => {
   it('decodes what it encodes', () => {
     const d = decodeInstruction(comp.image, 3 * INSTRUCTION_BYTES);
     expect(d).toMatchObject({ op: 'conv', waitDma: true, waitCmp: false, tag: 0 });
-    expect(d.fields).toMatchObject({ in_start: -33, iy0: -1, kh: 3, kw: 3, pitch_sh: 64, ncg_sw: 2, zp_in: info('input').quant.zeroPoint });
+    expect(d.fields).toMatchObject({
+      in_start: -33, iy0: -1, kh: 3, kw: 3, pitch_sh: 64, ncg_sw: 2, zp_in: info('input').quant.zeroPoint,
+      g0_lane: 0, lo: layer.clamp[0], hi: layer.clamp[1], words_left: 2, cw_stride: 1, out_cw_stride: 1,
+    });
   });
 });
 
@@ -125,7 +128,7 @@ describe('POOL and ADD encoding', () => {
     expect(w[0]).toBe(4 | (1 << 4));
     expect([w[2], w[3]]).toEqual([u16(-16 - 2), 0xffff]); // (iy0 - 0) * 16 - pl * ncg = -16 - 2
     expect(w.slice(4, 8)).toEqual([8, 8, 16, 2]);
-    expect([w[8], w[9]]).toEqual([0, 0]);
+    expect([w[8], w[9]]).toEqual([1, 1]); // cw_stride, out_cw_stride (HWC)
     expect(w.slice(10, 16)).toEqual([u16(-1), 4, 4, 3 | (3 << 8), 2 | (2 << 8), 1 | (1 << 8)]);
     expect(w.slice(21, 23)).toEqual([0, 8]);
     expect([w[28], w[29]]).toEqual([2 * 16, 2 * 2]);
@@ -148,7 +151,7 @@ describe('field range checks', () => {
   const conv: ConvInstr = {
     op: 'conv', tag: 7, waitDma: true, waitCmp: false, inStart: 0, imgH: 1, imgW: 1, inPitch: 70000, iy0: 0, oyCnt: 1, outW: 1,
     kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, outBase: 0, outPitch: 1, zpIn: 0, zpOut: 0, lo: -128, hi: 127, ncgIn: 1,
-    ciw0: 0, nciw: 1, wb0: 0, gstride: 1, ng: 1, pb0: 0, g0: 0, ncgOut: 1,
+    ciw0Off: 0, nciw: 1, wb0: 0, gstride: 1, ng: 1, pb0: 0, outGoff: 0, g0Lane: 0, wordsLeft: 1, ncgOut: 1, cwStride: 1, outCwStride: 1,
   };
   const encode = (i: ConvInstr) => encodeInstruction(i, new Uint8Array(64), 0, (tag) => `m.onnx: layer 'L${tag}' (conv)`);
 
@@ -166,4 +169,28 @@ describe('field range checks', () => {
     // pitch_sh is derived: sh * in_pitch must fit too.
     expect(() => encode({ ...conv, inPitch: 40000, sh: 2 })).toThrow(/field pitch_sh = 80000/);
   });
+});
+
+describe('CONV output fields of later groups (PeOc != L)', () => {
+  // 1x1 convs from 8 channels; two param rows force one group per chunk, so every group gets its
+  // own CONV. L = 8. PeOc 4, 24 channels (3 words): 6 groups, two per word (lanes 0 and 4).
+  // PeOc 16, 40 channels (5 words): 3 groups of two words; the last group's second word does not
+  // exist (words_left 1).
+  const cases: [number, number, number[][]][] = [
+    [4, 24, [[0, 0, 3], [0, 4, 3], [1, 0, 2], [1, 4, 2], [2, 0, 1], [2, 4, 1]]],
+    [16, 40, [[0, 0, 5], [2, 0, 3], [4, 0, 1]]],
+  ];
+  for (const [peOc, co, expected] of cases) {
+    it(`PeOc ${peOc}: out_goff, g0_lane, words_left; runs bit-exact`, () => {
+      const b = new IrBuilder('groups', [8, 3, 2]);
+      const model = b.build([b.conv(b.input, { co, k: 1 })]);
+      const config = { ...DEFAULT_ENGINE_CONFIG, peOc, peIc: 8, paramRows: 2 };
+      const comp = compileEngine(model, config, model.source.file, NO_PIPELINE);
+      const convs = comp.program.flatMap((i, k) => (i.op === 'conv' ? [decodeInstruction(comp.image, k * INSTRUCTION_BYTES).fields] : []));
+      expect(convs.map((f) => [f['out_goff'], f['g0_lane'], f['words_left']])).toEqual(expected);
+      const run = runOnEngine(model, config, randomInput(model));
+      expect(run.hazards).toEqual([]);
+      expect(Array.from(run.outputs[0]!)).toEqual(Array.from(run.golden[0]!));
+    });
+  }
 });

@@ -38,7 +38,8 @@ describe('cycle model', () => {
   it('counts CONV cycles per group and tap as docs/engine.md gives them', () => {
     const conv: ConvInstr = {
       op: 'conv', ...common(0), waitDma: true, inStart: 0, imgH: 8, imgW: 8, inPitch: 8, iy0: 0, oyCnt: 8, outW: 8, kh: 3, kw: 3, sh: 1, sw: 1,
-      pt: 0, pl: 0, outBase: 0, outPitch: 8, zpIn: 0, zpOut: 0, lo: -128, hi: 127, ncgIn: 2, ciw0: 0, nciw: 2, wb0: 0, gstride: 18, ng: 3, pb0: 0, g0: 0, ncgOut: 3,
+      pt: 0, pl: 0, outBase: 0, outPitch: 8, zpIn: 0, zpOut: 0, lo: -128, hi: 127, ncgIn: 2, ciw0Off: 0, nciw: 2, wb0: 0, gstride: 18, ng: 3, pb0: 0, outGoff: 0, g0Lane: 0, wordsLeft: 3, ncgOut: 3,
+      cwStride: 1, outCwStride: 1,
     };
     const m = TIMING_MODEL;
     expect(computeCycles(conv, config)).toBe(3 * (m.convGroupSetup + 64 * 18) + m.convDrain);

@@ -27,21 +27,63 @@ export interface EndInstr extends Common {
   op: 'end';
 }
 
+/**
+ * A band of a zero-block (planar) tensor moved by the decoder (LOAD) or the encoder (STORE), h8 bit 0
+ * set (docs/engine.md, "LOAD with zero blocks"). `addr` is then plane 0's first band row and
+ * `bytes` (h4..h5) the band's bitmap bytes, `rows / bh * bitmapRowBytes`.
+ */
+export interface ZeroBlockDma {
+  /** P: planes (channel words) */
+  planes: number;
+  /** band rows, a multiple of bh */
+  rows: number;
+  /** blocks per image row */
+  nWb: number;
+  /** beats of one block row segment: bw * L / B */
+  segBeats: number;
+  bh: number;
+  /** bytes of one plane in DRAM */
+  planeBytes: number;
+  /** DRAM address of the band's first bitmap row */
+  bitmapAddr: number;
+  bitmapRowBytes: number;
+  /** planes per block: bc / L */
+  k: number;
+  zeroPoint: number;
+}
+
+/** The encoder's extra fields (h21..h30). */
+export interface ZeroBlockStore extends ZeroBlockDma {
+  /** rows of the band above the image's bottom edge */
+  validRows: number;
+  /** W: columns of the image */
+  width: number;
+  epsilon: number;
+  /** out-buffer rows per plane of the band: rows * pitchP / Wa */
+  planeRows: number;
+  /** out-buffer rows per image row: pitchP / Wa */
+  rowRows: number;
+}
+
 export interface LoadInstr extends Common {
   op: 'load';
   addr: number;
+  /** bytes moved; for a zero-block LOAD the band's bitmap bytes */
   bytes: number;
   target: LoadTarget;
   /** first buffer row */
   row: number;
+  zb?: ZeroBlockDma;
 }
 
 export interface StoreInstr extends Common {
   op: 'store';
   addr: number;
+  /** bytes moved; for a zero-block STORE the band's bitmap bytes */
   bytes: number;
   /** first out-buffer row */
   row: number;
+  zb?: ZeroBlockStore;
 }
 
 /** Window geometry shared by CONV and POOL. */
@@ -69,24 +111,41 @@ interface Window {
 
 export interface ConvInstr extends Common, Window {
   op: 'conv';
+  /** input words between horizontally adjacent pixels (ncg in HWC, 1 in planar) */
   ncgIn: number;
-  ciw0: number;
+  /** ciw0 * cwStride: offset of the first input channel word read */
+  ciw0Off: number;
   nciw: number;
   wb0: number;
   gstride: number;
   ng: number;
   pb0: number;
-  g0: number;
+  /** floor(g0 * PeOc / L) * outCwStride: the first group's first output word within a pixel */
+  outGoff: number;
+  /** (g0 * PeOc) % L: lane of the first group's first channel (PeOc < L) */
+  g0Lane: number;
+  /** output channel words from the first group's first word to the end of a pixel */
+  wordsLeft: number;
+  /** output words between horizontally adjacent pixels (ncg_out in HWC, 1 in planar) */
   ncgOut: number;
+  /** in-buffer words between channel words of a pixel (1 in HWC, the band plane in planar) */
+  cwStride: number;
+  /** out-buffer words between channel words of a pixel */
+  outCwStride: number;
 }
 
 export interface PoolInstr extends Common, Window {
   op: 'pool';
+  /** channel words walked per pixel, and the input words between horizontally adjacent pixels */
   ncg: number;
-  /** words per output pixel (ncg, or a concat's wider output) */
+  /** output words between horizontally adjacent pixels (ncg, a concat's wider output, or 1 in planar) */
   ncgOut: number;
-  /** channel-word offset of the first output word within a pixel (a concat input's place) */
+  /** word offset of the first output word within a pixel (a concat input's place), times outCwStride */
   cwOff: number;
+  /** in-buffer words between channel words */
+  cwStride: number;
+  /** out-buffer words between channel words */
+  outCwStride: number;
   multiplier: number;
   shift: number;
   average: boolean;
@@ -119,9 +178,10 @@ export type Instr = EndInstr | LoadInstr | StoreInstr | ComputeInstr;
 
 /**
  * u16/s16: a halfword; i8: int8 sign-extended into a halfword; u32/s32: two halfwords, low
- * first; lo8/hi8: one byte of a halfword; bit8: bit 8 of a halfword.
+ * first; lo8/hi8: one byte of a halfword; s8lo/s8hi: an int8 in one byte of a halfword (the other
+ * byte is another field's); bit8: bit 8 of a halfword; lane5: bits 12:8 of a halfword; bit0: bit 0.
  */
-type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 'bit8';
+type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 's8lo' | 's8hi' | 'bit8' | 'lane5' | 'bit0';
 interface Field<T> {
   /** the name docs/engine.md uses */
   name: string;
@@ -138,19 +198,44 @@ const RANGES: Record<Kind, [number, number]> = {
   s32: [-0x80000000, 0x7fffffff],
   lo8: [0, 0xff],
   hi8: [0, 0xff],
+  s8lo: [-128, 127],
+  s8hi: [-128, 127],
   bit8: [0, 1],
+  lane5: [0, 31],
+  bit0: [0, 1],
 };
 
 const f = <T>(name: string, h: number, kind: Kind, get: (i: T) => number): Field<T> => ({ name, h, kind, get });
 
+/** LOAD and STORE: h4..h5 is the byte count, or a zero-block band's bitmap bytes; h8 bit 0 the zero-block mode. */
 const DMA_FIELDS = <T extends LoadInstr | StoreInstr>(): Field<T>[] => [
   f('addr', 2, 'u32', (i) => i.addr),
   f('bytes', 4, 'u32', (i) => i.bytes),
   f('row', 7, 'u16', (i) => i.row),
+  f('zb', 8, 'bit0', (i) => (i.zb ? 1 : 0)),
+  f('planes', 9, 'u16', (i) => i.zb?.planes ?? 0),
+  f('rows', 10, 'u16', (i) => i.zb?.rows ?? 0),
+  f('nwb', 11, 'u16', (i) => i.zb?.nWb ?? 0),
+  f('seg_beats', 12, 'u16', (i) => i.zb?.segBeats ?? 0),
+  f('bh', 13, 'u16', (i) => i.zb?.bh ?? 0),
+  f('plane_bytes', 14, 'u32', (i) => i.zb?.planeBytes ?? 0),
+  f('bm_addr', 16, 'u32', (i) => i.zb?.bitmapAddr ?? 0),
+  f('bm_row', 18, 'u16', (i) => i.zb?.bitmapRowBytes ?? 0),
+  f('k', 19, 'u16', (i) => i.zb?.k ?? 0),
+  f('zp', 20, 's8lo', (i) => i.zb?.zeroPoint ?? 0),
 ];
 
 const LOAD_FIELDS: Field<LoadInstr>[] = [...DMA_FIELDS<LoadInstr>(), f('target', 6, 'u16', (i) => LOAD_TARGETS[i.target])];
-const STORE_FIELDS: Field<StoreInstr>[] = DMA_FIELDS<StoreInstr>();
+const STORE_FIELDS: Field<StoreInstr>[] = [
+  ...DMA_FIELDS<StoreInstr>(),
+  f('valid_rows', 21, 'u16', (i) => i.zb?.validRows ?? 0),
+  f('width', 22, 'u16', (i) => i.zb?.width ?? 0),
+  f('eps', 23, 'u16', (i) => i.zb?.epsilon ?? 0),
+  f('plane_rows', 24, 'u16', (i) => i.zb?.planeRows ?? 0),
+  f('k_plane_rows', 25, 'u16', (i) => (i.zb ? i.zb.k * i.zb.planeRows : 0)),
+  f('row_rows', 26, 'u16', (i) => i.zb?.rowRows ?? 0),
+  f('bh_row_rows', 30, 'u16', (i) => (i.zb ? i.zb.bh * i.zb.rowRows : 0)),
+];
 
 const WINDOW_FIELDS = <T extends ConvInstr | PoolInstr>(): Field<T>[] => [
   f('in_start', 2, 's32', (i) => i.inStart),
@@ -168,10 +253,7 @@ const WINDOW_FIELDS = <T extends ConvInstr | PoolInstr>(): Field<T>[] => [
   f('pl', 15, 'hi8', (i) => i.pl),
   f('out_base', 21, 'u16', (i) => i.outBase),
   f('out_pitch', 22, 'u16', (i) => i.outPitch),
-  f('zp_in', 24, 'i8', (i) => i.zpIn),
   f('zp_out', 25, 'i8', (i) => i.zpOut),
-  f('lo', 26, 'i8', (i) => i.lo),
-  f('hi', 27, 'i8', (i) => i.hi),
   // The compiler precomputes the address products so the address generators only add.
   f('pitch_sh', 28, 'u16', (i) => i.sh * i.inPitch),
 ];
@@ -179,22 +261,35 @@ const WINDOW_FIELDS = <T extends ConvInstr | PoolInstr>(): Field<T>[] => [
 const CONV_FIELDS: Field<ConvInstr>[] = [
   ...WINDOW_FIELDS<ConvInstr>(),
   f('ncg_in', 7, 'u16', (i) => i.ncgIn),
-  f('ciw0', 8, 'u16', (i) => i.ciw0),
+  f('ciw0_off', 8, 'u16', (i) => i.ciw0Off),
   f('nciw', 9, 'u16', (i) => i.nciw),
   f('wb0', 16, 'u16', (i) => i.wb0),
   f('gstride', 17, 'u16', (i) => i.gstride),
   f('ng', 18, 'u16', (i) => i.ng),
   f('pb0', 19, 'u16', (i) => i.pb0),
-  f('g0', 20, 'u16', (i) => i.g0),
+  f('out_goff', 20, 'u16', (i) => i.outGoff),
   f('ncg_out', 23, 'u16', (i) => i.ncgOut),
+  // h24: zp_in in the low byte, g0_lane in bits 12:8; h26: lo | hi << 8
+  f('zp_in', 24, 's8lo', (i) => i.zpIn),
+  f('g0_lane', 24, 'lane5', (i) => i.g0Lane),
+  f('lo', 26, 's8lo', (i) => i.lo),
+  f('hi', 26, 's8hi', (i) => i.hi),
+  f('words_left', 27, 'u16', (i) => i.wordsLeft),
   f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncgIn),
+  f('cw_stride', 30, 'u16', (i) => i.cwStride),
+  f('out_cw_stride', 31, 'u16', (i) => i.outCwStride),
 ];
 
 const POOL_FIELDS: Field<PoolInstr>[] = [
   ...WINDOW_FIELDS<PoolInstr>(),
   f('ncg', 7, 'u16', (i) => i.ncg),
+  f('cw_stride', 8, 'u16', (i) => i.cwStride),
+  f('out_cw_stride', 9, 'u16', (i) => i.outCwStride),
   f('cw_off', 20, 'u16', (i) => i.cwOff),
   f('ncg_out', 23, 'u16', (i) => i.ncgOut),
+  f('zp_in', 24, 'i8', (i) => i.zpIn),
+  f('lo', 26, 'i8', (i) => i.lo),
+  f('hi', 27, 'i8', (i) => i.hi),
   f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncg),
   f('multiplier', 30, 'u16', (i) => i.multiplier),
   f('shift', 31, 'lo8', (i) => i.shift),
@@ -248,13 +343,21 @@ function put(view: DataView, h: number, kind: Kind, v: number): void {
       view.setUint32(at, v >>> 0, true);
       return;
     case 'lo8':
-      view.setUint8(at, v);
+    case 's8lo':
+      view.setUint8(at, v & 0xff);
       return;
     case 'hi8':
-      view.setUint8(at + 1, v);
+    case 's8hi':
+      view.setUint8(at + 1, v & 0xff);
       return;
     case 'bit8':
       view.setUint8(at + 1, view.getUint8(at + 1) | v);
+      return;
+    case 'lane5':
+      view.setUint8(at + 1, view.getUint8(at + 1) | v);
+      return;
+    case 'bit0':
+      view.setUint8(at, view.getUint8(at) | v);
       return;
   }
 }
@@ -307,8 +410,16 @@ function get(view: DataView, h: number, kind: Kind): number {
       return view.getUint8(at);
     case 'hi8':
       return view.getUint8(at + 1);
+    case 's8lo':
+      return view.getInt8(at);
+    case 's8hi':
+      return view.getInt8(at + 1);
     case 'bit8':
       return view.getUint8(at + 1) & 1;
+    case 'lane5':
+      return view.getUint8(at + 1) & 0x1f;
+    case 'bit0':
+      return view.getUint8(at) & 1;
   }
 }
 

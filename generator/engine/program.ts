@@ -339,6 +339,9 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
   const { image } = placed;
   const { bands, chunks } = convTiling(win, image, ctx, where);
   const ncgOut = win.output.ncg;
+  const outWords = win.output.ncg;
+  const cwStride = 1;
+  const outCwStride = 1;
   const steps: Step[] = [];
   bands.forEach((band, bi) => {
     const place = bandPlace(bands.length, bi, b);
@@ -354,19 +357,24 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
       }
       const computes = windowRuns(image, chunk).map((run): ConvInstr => {
         const { ciw0, nciw } = image.windows[run.g0]!;
+        const firstWord = Math.floor((run.g0 * c.peOc) / w.lanes);
         return {
           op: 'conv',
           ...common(win.tag),
           ...base,
           ncgIn: win.ncgIn,
-          ciw0,
+          ciw0Off: ciw0 * cwStride,
           nciw,
           wb0: (wRow + image.firstRow[run.g0]! - chunk.row0) * b.wWordsPerRow,
           gstride: image.groupRows[run.g0]! * b.wWordsPerRow,
           ng: run.count,
           pb0: pRow + run.g0 - chunk.g0,
-          g0: run.g0,
+          outGoff: firstWord * outCwStride,
+          g0Lane: (run.g0 * c.peOc) % w.lanes,
+          wordsLeft: outWords - firstWord,
           ncgOut,
+          cwStride,
+          outCwStride,
         };
       });
       const store = ci === chunks.length - 1 ? bandStore(win, band, place.outRow) : undefined;
@@ -389,6 +397,8 @@ function poolSteps(win: Window, mode: { multiplier: number; shift: number; avera
       ncg: win.ncgIn,
       ncgOut: win.ncgIn,
       cwOff: 0,
+      cwStride: 1,
+      outCwStride: 1,
       ...mode,
     };
     return { loads: bandLoad(win, band, place.inRow), computes: [compute], store: bandStore(win, band, place.outRow) };
@@ -594,6 +604,8 @@ function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
         ncg: t.ncg,
         ncgOut: out.ncg,
         cwOff: offsets[i]!,
+        cwStride: 1,
+        outCwStride: 1,
         multiplier: l.requant.multiplier[i]!,
         shift: l.requant.shift[i]!,
         average: true,

@@ -25,6 +25,8 @@ export interface InterpResult {
   /** descriptions of the hazards found; empty when the program is race-free */
   hazards: string[];
   instructions: number;
+  /** DRAM bytes moved per layer tag, as the harness counts them (every beat, bitmap beats included) */
+  bytes: Map<number, { read: number; write: number }>;
 }
 
 const s8 = (b: number): number => (b << 24) >> 24;
@@ -42,6 +44,12 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
   const rowOf = { in: w.wa, weight: w.ww, param: w.wp } as const;
   const targets = ['in', 'weight', 'param'] as const;
   const hazards: string[] = [];
+  const bytesByTag = new Map<number, { read: number; write: number }>();
+  const count = (tag: number, dir: 'read' | 'write', n: number): void => {
+    const b = bytesByTag.get(tag) ?? { read: 0, write: 0 };
+    b[dir] += n;
+    bytesByTag.set(tag, b);
+  };
   // The compute instruction that may still be running, with what it touches (byte ranges).
   let running: { index: number; fp: Footprint } | undefined;
 
@@ -56,7 +64,7 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
     if (d.op === 'conv' || d.op === 'pool' || d.op === 'add' || d.waitCmp || d.op === 'end') running = undefined;
     switch (d.op) {
       case 'end':
-        return { dram, hazards, instructions: k + 1 };
+        return { dram, hazards, instructions: k + 1, bytes: bytesByTag };
       case 'load': {
         const t = targets[f['target']!];
         check(t !== undefined, `bad target ${f['target']}`, k);
@@ -70,6 +78,7 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
           hazards.push(`instruction ${k}: LOAD overwrites ${target} buffer bytes ${at}..${at + bytes} that compute ${running.index} reads`);
         }
         buf[target].set(dram.subarray(f['addr']!, f['addr']! + bytes), at);
+        count(d.tag, 'read', bytes);
         break;
       }
       case 'store': {
@@ -81,6 +90,7 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
           hazards.push(`instruction ${k}: STORE reads out buffer bytes ${at}..${at + bytes} that compute ${running.index} writes`);
         }
         dram.set(buf.out.subarray(at, at + bytes), f['addr']!);
+        count(d.tag, 'write', bytes);
         break;
       }
       case 'conv':
@@ -105,6 +115,15 @@ function conv(d: DecodedInstruction, c: EngineConfig, buf: Buffers, L: number, w
   const acc = new Float64Array(c.peOc);
   const x = new Int32Array(L);
   const view = new DataView(buf.param.buffer);
+  const perGroup = Math.max(1, c.peOc / L);
+  /** Group gi's first output word (offset within a pixel), first lane and words it may write. */
+  const groupOut = (gi: number): { goff: number; lane: number; words: number } => {
+    if (c.peOc >= L) {
+      return { goff: f['out_goff']! + gi * perGroup * f['out_cw_stride']!, lane: 0, words: Math.min(perGroup, f['words_left']! - gi * perGroup) };
+    }
+    const lanes = f['g0_lane']! + gi * c.peOc;
+    return { goff: f['out_goff']! + Math.floor(lanes / L) * f['out_cw_stride']!, lane: lanes % L, words: 1 };
+  };
   for (let gi = 0; gi < f['ng']!; gi++) {
     const prow = (f['pb0']! + gi) * wp;
     fp.param = widen(fp.param, prow, prow + wp);
@@ -118,7 +137,7 @@ function conv(d: DecodedInstruction, c: EngineConfig, buf: Buffers, L: number, w
             const inside = iy >= 0 && iy < f['img_h']! && ix >= 0 && ix < f['img_w']!;
             for (let j = 0; j < f['nciw']!; j++) {
               if (inside) {
-                const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg_in']! + f['ciw0']! + j;
+                const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg_in']! + f['ciw0_off']! + j * f['cw_stride']!;
                 if (a < 0 || (a + 1) * L > buf.in.length) throw new Error(`CONV reads in-buffer word ${a} outside the buffer`);
                 fp.in = widen(fp.in, a * L, (a + 1) * L);
                 for (let l = 0; l < L; l++) x[l] = s8(buf.in[a * L + l]!) - f['zp_in']!;
@@ -136,16 +155,19 @@ function conv(d: DecodedInstruction, c: EngineConfig, buf: Buffers, L: number, w
             }
           }
         }
+        // Output words: goff/lane/words left of this group (docs/engine.md, "Channel-word strides").
         const pixel = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg_out']!;
+        const { goff, lane, words } = groupOut(gi);
         for (let r = 0; r < c.peOc; r++) {
-          const ch = (f['g0']! + gi) * c.peOc + r;
-          if (Math.floor(ch / L) >= f['ncg_out']!) continue;
+          const word = Math.floor((lane + r) / L);
+          if (word >= words) continue;
           const m = view.getUint16(prow + 8 * r + 4, true);
           const sh = view.getUint8(prow + 8 * r + 6);
-          const at = pixel * L + ch;
+          const wa = pixel + goff + word * f['out_cw_stride']!;
+          const at = wa * L + ((lane + r) % L);
           if (at >= buf.out.length) throw new Error(`CONV writes out-buffer byte ${at} outside the buffer`);
           buf.out[at] = requantize(acc[r]!, m, sh, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
-          fp.out = widen(fp.out, pixel * L, (pixel + f['ncg_out']!) * L);
+          fp.out = widen(fp.out, wa * L, (wa + 1) * L);
         }
       }
     }
@@ -166,7 +188,7 @@ function pool(d: DecodedInstruction, buf: Buffers, L: number): Footprint {
             const iy = f['iy0']! + oy * f['sh']! + ky;
             const ix = ox * f['sw']! - f['pl']! + kx;
             if (iy < 0 || iy >= f['img_h']! || ix < 0 || ix >= f['img_w']!) continue;
-            const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg']! + cg;
+            const a = f['in_start']! + oy * f['pitch_sh']! + ky * f['in_pitch']! + ox * f['ncg_sw']! + kx * f['ncg']! + cg * f['cw_stride']!;
             if (a < 0 || (a + 1) * L > buf.in.length) throw new Error(`POOL reads in-buffer word ${a} outside the buffer`);
             fp.in = widen(fp.in, a * L, (a + 1) * L);
             for (let l = 0; l < L; l++) {
@@ -175,7 +197,7 @@ function pool(d: DecodedInstruction, buf: Buffers, L: number): Footprint {
             }
           }
         }
-        const word = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg_out']! + f['cw_off']! + cg;
+        const word = f['out_base']! + oy * f['out_pitch']! + ox * f['ncg_out']! + f['cw_off']! + cg * f['out_cw_stride']!;
         fp.out = widen(fp.out, word * L, (word + 1) * L);
         for (let l = 0; l < L; l++) buf.out[word * L + l] = requantize(acc[l]!, f['multiplier']!, f['shift']!, f['zp_out']!, f['lo']!, f['hi']!) & 0xff;
       }
