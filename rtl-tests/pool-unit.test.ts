@@ -114,6 +114,9 @@ function poolCase(L: number, r: Rng, kind: 'max' | 'avg' | 'global'): Case {
     5: W,
     6: inPitch,
     7: ncg,
+    // channel words adjacent (HWC); planar strides are covered by the model-level tests
+    8: 1,
+    9: 1,
     10: iy0,
     11: oyCnt,
     12: outW,

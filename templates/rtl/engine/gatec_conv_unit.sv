@@ -36,6 +36,7 @@ module gatec_conv_unit #(
   output logic [PeOc*6-1:0]           res_shift_o,
   output logic [OutAddrWidth-1:0]     res_addr_o,
   output logic [WordCntWidth-1:0]     res_words_o,
+  output logic [OutAddrWidth-1:0]     res_stride_o,
   output logic [LaneIdxWidth-1:0]     res_lane_o,
   output logic signed [7:0]           zp_out_o,
   output logic signed [7:0]           lo_o,
@@ -59,7 +60,8 @@ module gatec_conv_unit #(
   logic [15:0] img_h_q, img_w_q, in_pitch_q, ncg_in_q, ciw0_q, nciw_q, oy_cnt_q, out_w_q;
   logic [7:0]  kh_q, kw_q, sh_q, sw_q, pl_q;
   logic signed [CW-1:0] iy0_q;
-  logic [15:0] gstride_q, ng_q, pb0_q, g0_q, out_base_q, out_pitch_q, ncg_out_q, pitch_sh_q, ncg_sw_q;
+  logic [15:0] gstride_q, ng_q, pb0_q, out_base_q, out_pitch_q, ncg_out_q, pitch_sh_q, ncg_sw_q;
+  logic [15:0] cw_stride_q, out_cw_stride_q;
   logic signed [7:0] zp_in_q;
 
   // loop state
@@ -69,7 +71,10 @@ module gatec_conv_unit #(
   logic signed [AW-1:0] a_row_q, a_pix_q, a_trow_q, a_tap_q, a_cur_q;
   logic signed [CW-1:0] iy_row_q, iy_q, ix_pix_q, ix_q;
   logic [AW-1:0] wg_q, wa_q, o_row_q, o_pix_q;
-  logic [AW-1:0] cow_q;
+  // the current group's first output word (offset within a pixel) and lane, and the words left
+  logic [AW-1:0] cow_q, goff_q;
+  logic [LaneIdxWidth-1:0] glane_q;
+  logic [15:0] wleft_q;
   // Two parameter sets (bias, multiplier, shift, output words): group gi uses set gi[0], so the
   // next group's row loads while the previous group's last results are still in the pipeline.
   logic [LaneIdxWidth-1:0] lane_q [2];
@@ -105,9 +110,6 @@ module gatec_conv_unit #(
   assign tap_pad = (iy_q < 0) || (iy_q >= $signed({2'b00, img_h_q})) ||
                    (ix_q < 0) || (ix_q >= $signed({2'b00, img_w_q}));
 
-  // start of the group's output channels: word and lane of channel (g0 + gi) * PeOc
-  logic [AW-1:0] gco;
-  assign gco = (AW'(g0_q) + AW'(gi_q)) << $clog2(PeOc);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -134,27 +136,30 @@ module gatec_conv_unit #(
           gstride_q   <= h[17];
           ng_q        <= h[18];
           pb0_q       <= h[19];
-          g0_q        <= h[20];
+          goff_q      <= AW'(h[20]);
+          glane_q     <= h[24][8 +: LaneIdxWidth];
+          wleft_q     <= h[27];
           out_base_q  <= h[21];
           out_pitch_q <= h[22];
           ncg_out_q   <= h[23];
           zp_in_q     <= h[24][7:0];
           zp_out_o    <= h[25][7:0];
           lo_o        <= h[26][7:0];
-          hi_o        <= h[27][7:0];
+          hi_o        <= h[26][15:8];
           pitch_sh_q  <= h[28];
           ncg_sw_q    <= h[29];
+          cw_stride_q <= h[30];
+          out_cw_stride_q <= h[31];
           gi_q        <= '0;
           state_q     <= SGroupWait;
         end
         SGroupWait: if (set_free) state_q <= SGroupLoad;
         SGroupLoad: begin
           param_q[gsel] <= p_row_i;
-          cow_q         <= gco >> $clog2(L);
-          lane_q[gsel]  <= LaneIdxWidth'(gco);
+          cow_q         <= goff_q;
+          lane_q[gsel]  <= glane_q;
           if (PeOc > L) begin
-            words_q[gsel] <= ((gco >> $clog2(L)) + AW'(WordsPerPixel) > AW'(ncg_out_q))
-                             ? WordCntWidth'(AW'(ncg_out_q) - (gco >> $clog2(L))) : WordCntWidth'(WordsPerPixel);
+            words_q[gsel] <= (wleft_q < 16'(WordsPerPixel)) ? WordCntWidth'(wleft_q) : WordCntWidth'(WordsPerPixel);
           end else begin
             words_q[gsel] <= WordCntWidth'(1);
           end
@@ -179,7 +184,7 @@ module gatec_conv_unit #(
           if (pc_q < PcWidth'(WordsPerPixel)) pc_q <= pc_q + PcWidth'(1);
           if (!last_j) begin
             j_q     <= j_q + 16'd1;
-            a_cur_q <= a_cur_q + AW'(1);
+            a_cur_q <= a_cur_q + AW'(cw_stride_q);
             wa_q    <= wa_q + AW'(1);
           end else if (!last_kx) begin
             j_q     <= '0;
@@ -234,6 +239,14 @@ module gatec_conv_unit #(
             end else begin
               gi_q    <= gi_q + 16'd1;
               wg_q    <= wg_q + AW'(gstride_q);
+              // the next group's output words: PeOc/L words on, or one word once the lanes wrap
+              if (PeOc >= L) begin
+                goff_q  <= goff_q + (AW'(out_cw_stride_q) << $clog2(WordsPerPixel));
+                wleft_q <= wleft_q - 16'(WordsPerPixel);
+              end else begin
+                glane_q <= glane_q + LaneIdxWidth'(PeOc);
+                if (32'(glane_q) + PeOc >= L) goff_q <= goff_q + AW'(out_cw_stride_q);
+              end
               state_q <= last_g ? SDrain : SGroupWait;
             end
           end
@@ -318,6 +331,7 @@ module gatec_conv_unit #(
   assign res_acc_o   = res_acc_q;
   assign res_addr_o  = res_addr_q;
   assign res_words_o = words_q[gres_q];
+  assign res_stride_o = OutAddrWidth'(out_cw_stride_q);
   assign res_lane_o  = lane_q[gres_q];
   always_comb begin
     for (int unsigned r = 0; r < PeOc; r++) begin

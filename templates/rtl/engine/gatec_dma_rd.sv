@@ -1,7 +1,11 @@
 // DMA read path (LOAD): DRAM bursts -> rows of the input, weight or parameter buffer.
 // Bursts of at most MaxBurst beats, at most MaxOutstanding in flight so that instruction fetches
 // interleave with long loads. Beats are assembled into buffer rows (a row spans Wt/B beats).
-// This is the seam where the zero-block decoder of the input path plugs in.
+//
+// Zero-block mode (LOAD h8 bit 0, docs/engine.md) is the decoder: the band's bitmap rows are read
+// into the bitmap buffer first; then a walker visits the planar band's segments in buffer order.
+// A non-zero block's segment is one burst into its buffer rows; a zero block's segment is never
+// requested, its rows are filled with the zero point whenever the write port is free.
 module gatec_dma_rd #(
   parameter int unsigned B              = 16,
   parameter int unsigned Wa             = 16,
@@ -10,6 +14,7 @@ module gatec_dma_rd #(
   parameter int unsigned RowAddrWidth   = 16,
   parameter int unsigned MaxBurst       = 64,
   parameter int unsigned MaxOutstanding = 4,
+  parameter int unsigned BmBytes        = 2048,
   localparam int unsigned WMax = (Wa > Ww) ? ((Wa > Wp) ? Wa : Wp) : ((Ww > Wp) ? Ww : Wp),
   localparam int unsigned BeatIdxWidth = (WMax / B > 1) ? $clog2(WMax / B) : 1
 ) (
@@ -34,19 +39,30 @@ module gatec_dma_rd #(
 );
   localparam int unsigned LogB = $clog2(B);
   localparam int unsigned AsmIdxWidth = $clog2(WMax * 8);
+  localparam int unsigned BmRows = BmBytes / B;
+  localparam int unsigned BmRowW = $clog2(BmRows);
+  localparam int unsigned BitIdxW = $clog2(BmBytes * 8);
+  localparam int unsigned OutW = $clog2(MaxOutstanding + 1);
+  localparam int unsigned FillDepth = 8;
 
   logic [15:0] h [32];
   always_comb begin
     for (int unsigned k = 0; k < 32; k++) h[k] = instr_i[16*k +: 16];
   end
 
-  logic [31:0] addr_q, req_left_q, data_left_q;
+  // ------------------------------------------------------------------ instruction state
+  logic        zb_q;
   logic [1:0]  target_q;
+  logic [31:0] addr_q, req_left_q, data_left_q;
+  logic [15:0] planes_q, rows_q, nwb_q, seg_beats_q, bh_q, bm_row_q, k_q;
+  logic [31:0] plane_bytes_q, bm_addr_q, bm_left_q, bm_req_left_q;
+  logic [7:0]  zp_q;
+  logic [OutW-1:0] outstanding_q;
+
+  // ------------------------------------------------------------------ beat assembly (dense and data segments)
   logic [RowAddrWidth-1:0] row_q;
   logic [BeatIdxWidth-1:0] beat_q, beats_per_row;
-  logic [$clog2(MaxOutstanding+1)-1:0] outstanding_q;
   logic [WMax*8-1:0] asm_q, asm_now;
-  logic [31:0] burst;
 
   always_comb begin
     case (target_q)
@@ -56,67 +72,238 @@ module gatec_dma_rd #(
     endcase
   end
 
-  assign busy_o      = (data_left_q != '0);
-  assign burst       = (req_left_q > 32'(MaxBurst)) ? 32'(MaxBurst) : req_left_q;
-  assign req_valid_o = (req_left_q != '0) && (outstanding_q < MaxOutstanding[$bits(outstanding_q)-1:0]);
-  assign req_addr_o  = addr_q;
-  assign req_beats_o = burst[15:0];
-
-  logic row_done;
-  assign row_done = data_valid_i && (beat_q == beats_per_row);
-
   always_comb begin
     asm_now = asm_q;
     asm_now[AsmIdxWidth'({beat_q, LogB'(0), 3'b000}) +: B*8] = data_i;
   end
 
+  // ------------------------------------------------------------------ zero-block decoder
+  // phase: bitmap rows first (bm_left_q beats), then the segment walk
+  logic bm_phase, seg_phase;
+  assign bm_phase  = zb_q && (bm_left_q != '0);
+  assign seg_phase = zb_q && (bm_left_q == '0);
+
+  logic              bm_we, bm_re;
+  logic [BmRowW-1:0] bm_waddr_q, bm_raddr;
+  logic [B*8-1:0]    bm_rdata;
+  gatec_ram #(.RowBytes(B), .Rows(BmRows)) u_bitmap (
+    .clk_i, .we_i (bm_we), .waddr_i (bm_waddr_q), .wbe_i ('1), .wdata_i (data_i),
+    .re_i (bm_re), .raddr_i (bm_raddr), .rdata_o (bm_rdata)
+  );
+  assign bm_we = bm_phase && data_valid_i;
+
+  // walker (stage A): plane cg, row y (yb within the block row), segment wb, plane kc within cb
+  logic        walking_q;
+  logic [15:0] cg_q, y_q, yb_q, wb_q, kc_q;
+  logic [BitIdxW-1:0] bit_hb_q, bit_cb_q;
+  logic [31:0] seg_addr_q, plane_addr_q;
+  logic [RowAddrWidth-1:0] walk_row_q;
+  logic [BitIdxW-1:0] bit_idx;
+  assign bit_idx = bit_hb_q + bit_cb_q + BitIdxW'(wb_q);
+
+  // stage B: the segment whose bitmap bit the RAM returns this cycle
+  logic        b_valid_q;
+  logic [$clog2(B*8)-1:0] b_bit_q;
+  logic [31:0] b_addr_q;
+  logic [RowAddrWidth-1:0] b_row_q;
+  logic b_nonzero, b_fire, a_fire;
+
+  // fill queue (rows of zero segments) and the rows of requested data segments
+  logic [RowAddrWidth-1:0] fill_row_q [FillDepth];
+  logic [$clog2(FillDepth)-1:0] fill_wr_q, fill_rd_q;
+  logic [$clog2(FillDepth+1)-1:0] fill_count_q;
+  logic [RowAddrWidth-1:0] data_row_q [MaxOutstanding];
+  logic [$clog2(MaxOutstanding)-1:0] data_wr_q, data_rd_q;
+  logic [15:0] fill_done_q, seg_rows_done_q;
+  logic [15:0] seg_rows;
+  logic fill_full, fill_we, data_we, seg_req;
+  assign seg_rows  = 16'(seg_beats_q >> $clog2(Wa / B));
+  assign fill_full = (32'(fill_count_q) == FillDepth);
+
+  assign b_nonzero = bm_rdata[b_bit_q];
+  assign seg_req   = b_valid_q && b_nonzero && !fill_full && (32'(outstanding_q) < MaxOutstanding);
+  assign b_fire    = b_valid_q && !fill_full && (!b_nonzero || (seg_req && req_ready_i));
+  assign a_fire    = seg_phase && walking_q && (!b_valid_q || b_fire);
+  assign bm_re     = a_fire;
+  assign bm_raddr  = BmRowW'(bit_idx >> $clog2(B * 8));
+
+  // data beats of segments go to the row of the oldest requested segment
+  assign data_we = !bm_phase && data_valid_i && (beat_q == beats_per_row);
+  // zero-point rows use the write port when no data row does
+  assign fill_we = seg_phase && (fill_count_q != '0) && !data_we;
+
+  // ------------------------------------------------------------------ requests
+  logic [31:0] burst, left;
+  assign left  = bm_phase ? bm_req_left_q : req_left_q;
+  assign burst = (left > 32'(MaxBurst)) ? 32'(MaxBurst) : left;
+  always_comb begin
+    if (seg_phase) begin
+      req_valid_o = seg_req;
+      req_addr_o  = b_addr_q;
+      req_beats_o = seg_beats_q;
+    end else begin
+      req_valid_o = !zb_q ? (req_left_q != '0) && (32'(outstanding_q) < MaxOutstanding)
+                          : (bm_req_left_q != '0) && (32'(outstanding_q) < MaxOutstanding);
+      req_addr_o  = zb_q ? bm_addr_q : addr_q;
+      req_beats_o = burst[15:0];
+    end
+  end
+
+  assign busy_o = zb_q ? (bm_phase || walking_q || b_valid_q || fill_count_q != '0 || outstanding_q != '0)
+                       : (data_left_q != '0);
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      addr_q        <= '0;
-      req_left_q    <= '0;
-      data_left_q   <= '0;
-      target_q      <= '0;
-      row_q         <= '0;
+      zb_q <= 1'b0; target_q <= '0; addr_q <= '0; req_left_q <= '0; data_left_q <= '0;
+      row_q <= '0; beat_q <= '0; outstanding_q <= '0; bm_left_q <= '0; bm_req_left_q <= '0;
+      bm_waddr_q <= '0; walking_q <= 1'b0; b_valid_q <= 1'b0; fill_count_q <= '0;
+      fill_wr_q <= '0; fill_rd_q <= '0; data_wr_q <= '0; data_rd_q <= '0; fill_done_q <= '0;
+      seg_rows_done_q <= '0;
+    end else if (start_i) begin
+      zb_q          <= h[8][0];
+      target_q      <= h[6][1:0];
+      addr_q        <= {h[3], h[2]};
+      req_left_q    <= h[8][0] ? '0 : {h[5], h[4]} >> LogB;
+      data_left_q   <= h[8][0] ? '0 : {h[5], h[4]} >> LogB;
+      bm_left_q     <= h[8][0] ? {h[5], h[4]} >> LogB : '0;
+      bm_req_left_q <= h[8][0] ? {h[5], h[4]} >> LogB : '0;
+      bm_addr_q     <= {h[17], h[16]};
+      bm_waddr_q    <= '0;
+      row_q         <= RowAddrWidth'(h[7]);
       beat_q        <= '0;
-      outstanding_q <= '0;
+      planes_q      <= h[9];
+      rows_q        <= h[10];
+      nwb_q         <= h[11];
+      seg_beats_q   <= h[12];
+      bh_q          <= h[13];
+      plane_bytes_q <= {h[15], h[14]};
+      bm_row_q      <= h[18];
+      k_q           <= h[19];
+      zp_q          <= h[20][7:0];
+      walking_q     <= h[8][0];
+      cg_q <= '0; y_q <= '0; yb_q <= '0; wb_q <= '0; kc_q <= '0;
+      bit_hb_q <= '0; bit_cb_q <= '0;
+      seg_addr_q    <= {h[3], h[2]};
+      plane_addr_q  <= {h[3], h[2]};
+      walk_row_q    <= RowAddrWidth'(h[7]);
+      fill_done_q   <= '0;
+      seg_rows_done_q <= '0;
     end else begin
-      if (start_i) begin
-        addr_q      <= {h[3], h[2]};
-        req_left_q  <= {h[5], h[4]} >> LogB;
-        data_left_q <= {h[5], h[4]} >> LogB;
-        target_q    <= h[6][1:0];
-        row_q       <= RowAddrWidth'(h[7]);
-        beat_q      <= '0;
-      end else begin
-        if (req_valid_o && req_ready_i) begin
+      // dense loads and the bitmap fetch: bursts of the remaining beats
+      if (!seg_phase && req_valid_o && req_ready_i) begin
+        if (zb_q) begin
+          bm_addr_q     <= bm_addr_q + (burst << LogB);
+          bm_req_left_q <= bm_req_left_q - burst;
+        end else begin
           addr_q     <= addr_q + (burst << LogB);
           req_left_q <= req_left_q - burst;
         end
-        if (data_valid_i) begin
-          data_left_q <= data_left_q - 32'd1;
-          if (row_done) begin
-            beat_q <= '0;
-            row_q  <= row_q + RowAddrWidth'(1);
-          end else begin
-            beat_q <= beat_q + BeatIdxWidth'(1);
-          end
-        end
+      end
+      if (bm_phase && data_valid_i) begin
+        bm_left_q  <= bm_left_q - 32'd1;
+        bm_waddr_q <= bm_waddr_q + BmRowW'(1);
+      end
+      if (!zb_q && data_valid_i) data_left_q <= data_left_q - 32'd1;
+      if (!bm_phase && data_valid_i) begin
+        beat_q <= (beat_q == beats_per_row) ? '0 : beat_q + BeatIdxWidth'(1);
+        if (!zb_q && beat_q == beats_per_row) row_q <= row_q + RowAddrWidth'(1);
       end
       case ({req_valid_o && req_ready_i, data_valid_i && data_last_i})
         2'b10:   outstanding_q <= outstanding_q + 1'b1;
         2'b01:   outstanding_q <= outstanding_q - 1'b1;
         default: outstanding_q <= outstanding_q;
       endcase
+
+      // walker: one segment per cycle while stage B keeps up
+      if (a_fire) begin
+        b_valid_q <= 1'b1;
+        b_bit_q   <= bit_idx[$clog2(B*8)-1:0];
+        b_addr_q  <= seg_addr_q;
+        b_row_q   <= walk_row_q;
+        seg_addr_q <= seg_addr_q + (32'(seg_beats_q) << LogB);
+        walk_row_q <= walk_row_q + RowAddrWidth'(seg_rows);
+        if (wb_q != nwb_q - 16'd1) begin
+          wb_q <= wb_q + 16'd1;
+        end else begin
+          wb_q <= '0;
+          if (y_q != rows_q - 16'd1) begin
+            y_q <= y_q + 16'd1;
+            if (yb_q != bh_q - 16'd1) begin
+              yb_q <= yb_q + 16'd1;
+            end else begin
+              yb_q     <= '0;
+              bit_hb_q <= bit_hb_q + BitIdxW'({bm_row_q, 3'b000});
+            end
+          end else begin
+            // next plane: rows restart, block rows restart, the channel block may advance
+            y_q          <= '0;
+            yb_q         <= '0;
+            bit_hb_q     <= '0;
+            plane_addr_q <= plane_addr_q + plane_bytes_q;
+            seg_addr_q   <= plane_addr_q + plane_bytes_q;
+            if (kc_q != k_q - 16'd1) begin
+              kc_q <= kc_q + 16'd1;
+            end else begin
+              kc_q     <= '0;
+              bit_cb_q <= bit_cb_q + BitIdxW'(nwb_q);
+            end
+            if (cg_q == planes_q - 16'd1) walking_q <= 1'b0;
+            cg_q <= cg_q + 16'd1;
+          end
+        end
+      end else if (b_fire) begin
+        b_valid_q <= 1'b0;
+      end
+
+      // stage B: a data segment's rows are remembered in request order, a zero one's queued for fill
+      if (b_fire && b_nonzero) begin
+        data_row_q[data_wr_q] <= b_row_q;
+        data_wr_q <= data_wr_q + 1'b1;
+      end
+      if (b_fire && !b_nonzero) begin
+        fill_row_q[fill_wr_q] <= b_row_q;
+        fill_wr_q <= fill_wr_q + 1'b1;
+      end
+      if (data_we && seg_phase) begin
+        if (seg_rows_done_q == seg_rows - 16'd1) begin
+          seg_rows_done_q <= '0;
+          data_rd_q <= data_rd_q + 1'b1;
+        end else begin
+          seg_rows_done_q <= seg_rows_done_q + 16'd1;
+        end
+      end
+      if (fill_we) begin
+        if (fill_done_q == seg_rows - 16'd1) begin
+          fill_done_q <= '0;
+          fill_rd_q   <= fill_rd_q + 1'b1;
+        end else begin
+          fill_done_q <= fill_done_q + 16'd1;
+        end
+      end
+      fill_count_q <= fill_count_q + $bits(fill_count_q)'(b_fire && !b_nonzero)
+                    - $bits(fill_count_q)'(fill_we && fill_done_q == seg_rows - 16'd1);
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (data_valid_i) asm_q <= asm_now;
+    if (data_valid_i && !bm_phase) asm_q <= asm_now;
   end
 
-  assign in_we_o    = row_done && (target_q == 2'd0);
-  assign w_we_o     = row_done && (target_q == 2'd1);
-  assign p_we_o     = row_done && (target_q == 2'd2);
-  assign row_o      = row_q;
-  assign row_data_o = asm_now;
+  logic row_we;
+  assign row_we   = data_we || fill_we;
+  assign in_we_o  = row_we && (target_q == 2'd0);
+  assign w_we_o   = data_we && (target_q == 2'd1);
+  assign p_we_o   = data_we && (target_q == 2'd2);
+  always_comb begin
+    if (!zb_q) begin
+      row_o      = row_q;
+      row_data_o = asm_now;
+    end else if (data_we) begin
+      row_o      = data_row_q[data_rd_q] + RowAddrWidth'(seg_rows_done_q);
+      row_data_o = asm_now;
+    end else begin
+      row_o      = fill_row_q[fill_rd_q] + RowAddrWidth'(fill_done_q);
+      row_data_o = {(WMax){zp_q}};
+    end
+  end
 endmodule

@@ -179,7 +179,7 @@ module gatec_engine #(
   logic [OutRowW-1:0] out_raddr;
   logic [Wa*8-1:0] out_rdata;
 
-  gatec_dma_wr #(.B(B), .Wa(Wa), .RowAddrWidth(OutRowW)) u_dma_wr (
+  gatec_dma_wr #(.B(B), .Wa(Wa), .L(L), .RowAddrWidth(OutRowW)) u_dma_wr (
     .clk_i, .rst_ni, .start_i (wr_start), .instr_i (instr), .busy_o (wr_busy),
     .req_valid_o (wr_req_valid_o), .req_ready_i (wr_req_ready_i), .req_addr_o (wr_req_addr_o),
     .req_beats_o (wr_req_beats_o), .data_valid_o (wr_data_valid_o), .data_ready_i (wr_data_ready_i),
@@ -254,6 +254,7 @@ module gatec_engine #(
   logic [PeOc*6-1:0]  c_res_shift;
   logic [OutWordW-1:0] c_res_addr, p_res_addr;
   logic [WordCntWidth-1:0] c_res_words;
+  logic [OutWordW-1:0] c_res_stride;
   logic [LaneIdxWidth-1:0] c_res_lane;
   logic signed [7:0] c_zp, c_lo, c_hi, p_zp, p_lo, p_hi;
   logic [L*32-1:0] p_res_acc;
@@ -270,7 +271,7 @@ module gatec_engine #(
     .p_re_o (p_re), .p_addr_o (p_addr), .p_row_i (p_row[PeOc*64-1:0]),
     .wr_busy_i (writer_busy), .res_valid_o (c_res_valid), .res_acc_o (c_res_acc),
     .res_mult_o (c_res_mult), .res_shift_o (c_res_shift), .res_addr_o (c_res_addr),
-    .res_words_o (c_res_words), .res_lane_o (c_res_lane), .zp_out_o (c_zp), .lo_o (c_lo),
+    .res_words_o (c_res_words), .res_stride_o (c_res_stride), .res_lane_o (c_res_lane), .zp_out_o (c_zp), .lo_o (c_lo),
     .hi_o (c_hi)
   );
 
@@ -319,6 +320,7 @@ module gatec_engine #(
     .hi_i      (conv_busy ? c_hi : p_hi),
     .addr_i    (conv_busy ? c_res_addr : p_res_addr),
     .words_i   (conv_busy ? c_res_words : WordCntWidth'(1)),
+    .stride_i  (c_res_stride),
     .partial_i (conv_busy && (PeOc < L)),
     .lane_i    (conv_busy ? c_res_lane : '0),
     .busy_o    (writer_busy),

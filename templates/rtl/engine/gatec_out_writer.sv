@@ -24,6 +24,8 @@ module gatec_out_writer #(
   input  logic signed [7:0]            hi_i,
   input  logic [AddrWidth-1:0]         addr_i,
   input  logic [WordCntWidth-1:0]      words_i,
+  // words after the first are at addr_i + k*stride_i (channel-word stride of the output)
+  input  logic [AddrWidth-1:0]         stride_i,
   input  logic                         partial_i,
   input  logic [LaneIdxWidth-1:0]      lane_i,
   output logic                         busy_o,
@@ -37,7 +39,7 @@ module gatec_out_writer #(
   logic [Lanes-1:0]        rq_valid;
   /* verilator lint_on UNUSEDSIGNAL */
   logic [Lanes*8-1:0]      y;
-  logic [AddrWidth-1:0]    addr_q;
+  logic [AddrWidth-1:0]    addr_q, stride_q, run_q;
   logic [WordCntWidth-1:0] words_q, word_q;
   logic                    partial_q, writing_q;
   logic [LaneIdxWidth-1:0] lane_q;
@@ -65,11 +67,15 @@ module gatec_out_writer #(
       word_q    <= '0;
       words_q   <= '0;
       addr_q    <= '0;
+      stride_q  <= '0;
+      run_q     <= '0;
       partial_q <= 1'b0;
       lane_q    <= '0;
     end else begin
+      if (we_o) run_q <= waddr_o + stride_q;
       if (valid_i) begin
         addr_q    <= addr_i;
+        stride_q  <= stride_i;
         words_q   <= words_i;
         partial_q <= partial_i;
         lane_q    <= lane_i;
@@ -84,12 +90,15 @@ module gatec_out_writer #(
     end
   end
 
+  // selects a word of the result only when the result is wider than a word (PeOc > L)
+  /* verilator lint_off UNUSEDSIGNAL */
   logic [WordCntWidth-1:0] cur_word;
+  /* verilator lint_on UNUSEDSIGNAL */
   assign cur_word = rq_valid[0] ? '0 : word_q;
 
   always_comb begin
     we_o    = rq_valid[0] || writing_q;
-    waddr_o = addr_q + AddrWidth'(cur_word);
+    waddr_o = rq_valid[0] ? addr_q : run_q;
     if (partial_q) begin
       wdata_o = (L*8)'(y[PartLanes*8-1:0]) << {lane_q, 3'b000};
       wbe_o   = L'({PartLanes{1'b1}}) << lane_q;

@@ -38,7 +38,7 @@ module gatec_pool_unit #(
 
   logic is_add_q, is_max_q;
   logic [15:0] img_h_q, img_w_q, in_pitch_q, ncg_q, ncg_out_q, oy_cnt_q, out_w_q, out_pitch_q;
-  logic [15:0] pitch_sh_q, ncg_sw_q;
+  logic [15:0] pitch_sh_q, ncg_sw_q, cw_stride_q, out_cw_stride_q;
   logic signed [AW-1:0] b_off_q;
   logic [7:0]  kh_q, kw_q, sh_q, sw_q, pl_q;
   logic signed [7:0] zp_a_q, zp_b_q;
@@ -101,6 +101,8 @@ module gatec_pool_unit #(
           end else begin
             ncg_q      <= h[7];
             ncg_out_q  <= h[23];
+            cw_stride_q     <= h[8];
+            out_cw_stride_q <= h[9];
             // a concat input lands at its channel-word offset within wider output pixels
             o_row_q    <= AW'(h[21]) + AW'(h[20]);
             o_pix_q    <= AW'(h[21]) + AW'(h[20]);
@@ -167,10 +169,10 @@ module gatec_pool_unit #(
             ix_q <= ix_pix_q;
             if (!last_cg) begin
               cg_q     <= cg_q + 16'd1;
-              a_cg_q   <= a_cg_q + AW'(1);
-              a_trow_q <= a_cg_q + AW'(1);
-              a_cur_q  <= a_cg_q + AW'(1);
-              o_cur_q  <= o_cur_q + AW'(1);
+              a_cg_q   <= a_cg_q + AW'(cw_stride_q);
+              a_trow_q <= a_cg_q + AW'(cw_stride_q);
+              a_cur_q  <= a_cg_q + AW'(cw_stride_q);
+              o_cur_q  <= o_cur_q + AW'(out_cw_stride_q);
             end else if (!last_ox) begin
               cg_q     <= '0;
               ox_q     <= ox_q + 16'd1;
