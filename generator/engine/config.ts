@@ -37,6 +37,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
 /** Derived widths in bytes: lanes L (one activation word) and the buffer row widths. */
 export interface RowWidths {
   lanes: number;
+  /** B: bytes of one DRAM beat */
+  bus: number;
   wa: number;
   ww: number;
   wp: number;
@@ -49,6 +51,7 @@ export function rowWidths(c: EngineConfig): RowWidths {
   const weightWord = c.peOc * c.peIc;
   return {
     lanes,
+    bus: c.busBytes,
     wa: Math.max(c.busBytes, lanes),
     ww: Math.max(c.busBytes, weightWord),
     wp: Math.max(c.busBytes, 8 * c.peOc),

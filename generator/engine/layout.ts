@@ -1,12 +1,14 @@
 import { unsupported } from '../../src/errors.js';
-import type { Model, ReshapeLayer } from '../../src/ir/types.js';
-import { chw, layerWhere, roundUp } from './common.js';
+import type { Model, ReshapeLayer, TensorInfo } from '../../src/ir/types.js';
+import { ceilDiv, chw, layerWhere, roundUp } from './common.js';
 import type { RowWidths } from './config.js';
 
 /**
  * DRAM layout of activation tensors (docs/engine.md, "DRAM layout"): HWC with channels padded to
- * L lanes, rows padded to the in/out buffer row width. The entries are exactly map.json's
- * `tensors`, so the simulation side can pack inputs and unpack outputs from map.json alone.
+ * L lanes, rows padded to the in/out buffer row width; a tensor with a zeroBlock annotation is
+ * channel-group planar (CHWc) with its bitmap after the data ("Planar layout of an annotated
+ * tensor"). The entries are exactly map.json's `tensors`, so the simulation side can pack inputs
+ * and unpack outputs from map.json alone.
  */
 export interface TensorLayout {
   name: string;
@@ -14,19 +16,45 @@ export interface TensorLayout {
   addr: number;
   /** [C,H,W] of a region; a view keeps its own IR shape (a vector) */
   shape: number[];
-  /** words of L lanes per pixel */
+  /** words of L lanes per pixel; P, the planes, of a planar tensor */
   ncg: number;
-  /** bytes per image row, a multiple of Wa */
+  /** bytes per image row, a multiple of Wa; pitchP (bytes per row of one plane) of a planar tensor */
   pitch: number;
-  /** H * pitch */
+  /** H * pitch; P * planeBytes + nHb * bitmapRowBytes (data, then bitmap) of a planar tensor */
   bytes: number;
   zeroPoint: number;
   /** a reshape to a vector: no bytes of its own; element i is element i (CHW order) of this tensor */
   viewOf?: string;
+  /** present for a zero-block annotated (planar) region */
+  zeroBlock?: ZeroBlockLayout;
+}
+
+/**
+ * Geometry of a planar region: word (cg, y, x) at `cg*planeBytes + y*pitch + x*L`, bitmap row hb
+ * at `bitmapOffset + hb*bitmapRowBytes` holding bit `cb*nWb + wb` (LSB first) = 1 for a non-zero block.
+ */
+export interface ZeroBlockLayout {
+  /** bc x bh x bw */
+  block: [number, number, number];
+  epsilon: number;
+  /** planes per block: bc / L */
+  k: number;
+  /** blocks along W, H and planes: ceil(W/bw), ceil(H/bh), ceil(P/k) */
+  nWb: number;
+  nHb: number;
+  nCb: number;
+  /** words per row of a plane, nWb * bw (pitch / L) */
+  rowWords: number;
+  /** nHb * bh * pitch */
+  planeBytes: number;
+  /** P * planeBytes: where the bitmap starts in the region */
+  bitmapOffset: number;
+  /** bytes per bitmap row: roundUp(ceil(nCb*nWb/8), B) */
+  bitmapRowBytes: number;
 }
 
 /** What packing needs of a layout: a region's geometry and its padding value. */
-export type RegionGeometry = Pick<TensorLayout, 'shape' | 'ncg' | 'pitch' | 'zeroPoint'>;
+export type RegionGeometry = Pick<TensorLayout, 'shape' | 'ncg' | 'pitch' | 'zeroPoint' | 'zeroBlock'>;
 
 /** Every region starts at a multiple of 64 bytes and of every row width (all powers of two). */
 export function regionAlignment(w: RowWidths): number {
@@ -39,6 +67,47 @@ export function regionSize(shape: readonly [number, number, number], w: RowWidth
   const ncg = Math.ceil(c / w.lanes);
   const pitch = roundUp(wd * ncg * w.lanes, w.wa);
   return { ncg, pitch, bytes: h * pitch };
+}
+
+/**
+ * Why the engine cannot skip zero blocks of this shape on this configuration (docs/engine.md,
+ * "Planar layout"), or undefined: a block must be whole activation words deep (bc a multiple of
+ * L) and a block's row segment whole DRAM beats (bw*L a multiple of B).
+ */
+export function zeroBlockConstraint(block: readonly number[], w: Pick<RowWidths, 'lanes' | 'bus'>): string | undefined {
+  const [bc, , bw] = block as [number, number, number];
+  const problems: string[] = [];
+  if (bc % w.lanes !== 0) problems.push(`bc = ${bc} is not a multiple of the ${w.lanes} lanes of an activation word (PeIc)`);
+  if ((bw * w.lanes) % w.bus !== 0) problems.push(`a block row segment of bw*L = ${bw}*${w.lanes} = ${bw * w.lanes} bytes is not whole ${w.bus}-byte DRAM beats (--bus-bytes)`);
+  if (problems.length === 0) return undefined;
+  return `the engine cannot skip zero blocks of ${block.join('x')}: ${problems.join('; ')}`;
+}
+
+/** ncg (P), pitch, size and planar geometry of a zero-block annotated [C,H,W] region. */
+export function planarRegionSize(
+  shape: readonly [number, number, number],
+  zb: NonNullable<TensorInfo['zeroBlock']>,
+  w: RowWidths,
+): { ncg: number; pitch: number; bytes: number; zeroBlock: ZeroBlockLayout } {
+  const [c, h, wd] = shape;
+  const [bc, bh, bw] = zb.block;
+  const planes = ceilDiv(c, w.lanes);
+  const k = bc / w.lanes;
+  const nWb = ceilDiv(wd, bw);
+  const nHb = ceilDiv(h, bh);
+  const nCb = ceilDiv(planes, k);
+  const rowWords = nWb * bw;
+  const pitch = rowWords * w.lanes;
+  const planeBytes = nHb * bh * pitch;
+  const bitmapRowBytes = roundUp(ceilDiv(nCb * nWb, 8), w.bus);
+  const bitmapOffset = planes * planeBytes;
+  const zeroBlock: ZeroBlockLayout = { block: [bc, bh, bw], epsilon: zb.epsilon, k, nWb, nHb, nCb, rowWords, planeBytes, bitmapOffset, bitmapRowBytes };
+  return { ncg: planes, pitch, bytes: bitmapOffset + nHb * bitmapRowBytes, zeroBlock };
+}
+
+/** Bytes of a region before its bitmap (all of a dense region). */
+export function dataBytes(t: Pick<TensorLayout, 'shape' | 'pitch' | 'bytes' | 'zeroBlock'>): number {
+  return t.zeroBlock ? t.zeroBlock.bitmapOffset : t.bytes;
 }
 
 export interface ActivationLayout {
@@ -77,7 +146,13 @@ export function allocateActivations(model: Model, w: RowWidths, base: number, so
     const shape = chw(info.shape);
     if (!shape) throw unsupported(where, `tensor '${name}' has shape [${info.shape.join(',')}]; the engine lays out [C,H,W] maps and vectors only`);
     const addr = roundUp(cursor, align);
-    const t: TensorLayout = { name, addr, shape: [...shape], ...regionSize(shape, w), zeroPoint: info.quant.zeroPoint };
+    let size: Pick<TensorLayout, 'ncg' | 'pitch' | 'bytes' | 'zeroBlock'> = regionSize(shape, w);
+    if (info.zeroBlock) {
+      const why = zeroBlockConstraint(info.zeroBlock.block, w);
+      if (why) throw unsupported(`${source}: tensor '${name}'`, why);
+      size = planarRegionSize(shape, info.zeroBlock, w);
+    }
+    const t: TensorLayout = { name, addr, shape: [...shape], ncg: size.ncg, pitch: size.pitch, bytes: size.bytes, zeroPoint: info.quant.zeroPoint, ...(size.zeroBlock ? { zeroBlock: size.zeroBlock } : {}) };
     cursor = addr + t.bytes;
     tensors.push(t);
     byName.set(name, t);
@@ -123,15 +198,95 @@ function dims(g: RegionGeometry): [number, number, number] {
 }
 
 /**
+ * The zero blocks of a tensor (CHW order int8) under a block shape: one flag per block in [cb][hb][wb]
+ * order (the golden model's order), 1 = non-zero, i.e. some real element has |v - zp| > eps.
+ * Edge blocks are partial. After encoding (any eps) a block is non-zero iff an element differs
+ * from the zero point, so eps 0 on encoded values gives the bitmap the encoder wrote.
+ */
+export function blockFlags(data: ArrayLike<number>, shape: readonly [number, number, number], zeroPoint: number, block: readonly number[], eps = 0): Uint8Array {
+  const [c, h, w] = shape;
+  const [bc, bh, bw] = block as [number, number, number];
+  const gc = ceilDiv(c, bc);
+  const gh = ceilDiv(h, bh);
+  const gw = ceilDiv(w, bw);
+  const flags = new Uint8Array(gc * gh * gw);
+  for (let ch = 0; ch < c; ch++) {
+    const cb = Math.floor(ch / bc);
+    for (let y = 0; y < h; y++) {
+      const row = (cb * gh + Math.floor(y / bh)) * gw;
+      const at = (ch * h + y) * w;
+      for (let x = 0; x < w; x++) if (Math.abs(data[at + x]! - zeroPoint) > eps) flags[row + Math.floor(x / bw)] = 1;
+    }
+  }
+  return flags;
+}
+
+/** The bitmap rows of a planar region from block flags in [cb][hb][wb] order. */
+export function packBitmap(zb: ZeroBlockLayout, flags: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(zb.nHb * zb.bitmapRowBytes);
+  for (let cb = 0; cb < zb.nCb; cb++) {
+    for (let hb = 0; hb < zb.nHb; hb++) {
+      for (let wb = 0; wb < zb.nWb; wb++) {
+        if (!flags[(cb * zb.nHb + hb) * zb.nWb + wb]) continue;
+        const bit = cb * zb.nWb + wb;
+        out[hb * zb.bitmapRowBytes + (bit >> 3)]! |= 1 << (bit & 7);
+      }
+    }
+  }
+  return out;
+}
+
+/** Block flags in [cb][hb][wb] order from a planar region's bytes (its bitmap rows). */
+export function unpackBitmap(g: RegionGeometry, bytes: Uint8Array): Uint8Array {
+  const zb = g.zeroBlock;
+  if (!zb) throw new Error('engine layout: unpackBitmap needs a planar (zero-block) region');
+  const flags = new Uint8Array(zb.nCb * zb.nHb * zb.nWb);
+  for (let cb = 0; cb < zb.nCb; cb++) {
+    for (let hb = 0; hb < zb.nHb; hb++) {
+      for (let wb = 0; wb < zb.nWb; wb++) {
+        const bit = cb * zb.nWb + wb;
+        flags[(cb * zb.nHb + hb) * zb.nWb + wb] = (bytes[zb.bitmapOffset + hb * zb.bitmapRowBytes + (bit >> 3)]! >> (bit & 7)) & 1;
+      }
+    }
+  }
+  return flags;
+}
+
+/** Byte offset of element (ch, y, x) within a region (planar or HWC). */
+function elementOffset(g: RegionGeometry, lanes: number, ch: number, y: number, x: number): number {
+  const cg = Math.floor(ch / lanes);
+  if (g.zeroBlock) return cg * g.zeroBlock.planeBytes + y * g.pitch + x * lanes + (ch % lanes);
+  return y * g.pitch + (x * g.ncg + cg) * lanes + (ch % lanes);
+}
+
+/**
  * Region bytes of a tensor given in logical CHW order (int8); `lanes` is L (PeIc of map.json's
  * config). Padding lanes hold the zero point, so a consumer reading them sees real zero; row
- * padding is 0.
+ * padding is 0. A planar (zero-block) region is written as the encoder would: blocks within
+ * epsilon of the zero point become the zero point and get a 0 in the bitmap; every byte that is
+ * not a real element (padding lanes, columns, rows) holds the zero point.
  */
 export function packTensor(g: RegionGeometry, lanes: number, data: Int8Array): Uint8Array {
   const [c, h, w] = dims(g);
   if (data.length !== c * h * w) throw new Error(`engine layout: ${data.length} values for shape [${c},${h},${w}]`);
-  const out = new Uint8Array(h * g.pitch);
   const zp = g.zeroPoint & 0xff;
+  if (g.zeroBlock) {
+    const zb = g.zeroBlock;
+    const out = new Uint8Array(zb.bitmapOffset + zb.nHb * zb.bitmapRowBytes).fill(zp, 0, zb.bitmapOffset);
+    const flags = blockFlags(data, [c, h, w], g.zeroPoint, zb.block, zb.epsilon);
+    const [bc, bh, bw] = zb.block;
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        const row = (Math.floor(ch / bc) * zb.nHb + Math.floor(y / bh)) * zb.nWb;
+        for (let x = 0; x < w; x++) {
+          if (flags[row + Math.floor(x / bw)]) out[elementOffset(g, lanes, ch, y, x)] = data[(ch * h + y) * w + x]! & 0xff;
+        }
+      }
+    }
+    out.set(packBitmap(zb, flags), zb.bitmapOffset);
+    return out;
+  }
+  const out = new Uint8Array(h * g.pitch);
   const pixel = g.ncg * lanes;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -143,11 +298,29 @@ export function packTensor(g: RegionGeometry, lanes: number, data: Int8Array): U
   return out;
 }
 
-/** Logical CHW int8 values of a region's bytes (padding ignored). */
+/**
+ * Logical CHW int8 values of a region's bytes (padding ignored). A planar region is read as the
+ * decoder reads it: elements of zero blocks (bitmap 0) are the zero point, whatever DRAM holds there.
+ */
 export function unpackTensor(g: RegionGeometry, lanes: number, bytes: Uint8Array): Int8Array {
   const [c, h, w] = dims(g);
-  if (bytes.length < h * g.pitch) throw new Error(`engine layout: ${bytes.length} bytes for a region of ${h * g.pitch}`);
+  const need = g.zeroBlock ? g.zeroBlock.bitmapOffset + g.zeroBlock.nHb * g.zeroBlock.bitmapRowBytes : h * g.pitch;
+  if (bytes.length < need) throw new Error(`engine layout: ${bytes.length} bytes for a region of ${need}`);
   const out = new Int8Array(c * h * w);
+  if (g.zeroBlock) {
+    const zb = g.zeroBlock;
+    const flags = unpackBitmap(g, bytes);
+    const [bc, bh, bw] = zb.block;
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        const row = (Math.floor(ch / bc) * zb.nHb + Math.floor(y / bh)) * zb.nWb;
+        for (let x = 0; x < w; x++) {
+          out[(ch * h + y) * w + x] = flags[row + Math.floor(x / bw)] ? (bytes[elementOffset(g, lanes, ch, y, x)]! << 24) >> 24 : g.zeroPoint;
+        }
+      }
+    }
+    return out;
+  }
   const pixel = g.ncg * lanes;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -159,17 +332,16 @@ export function unpackTensor(g: RegionGeometry, lanes: number, bytes: Uint8Array
 }
 
 /**
- * For each byte of a region, the CHW index of the element stored there, or -1 for padding.
- * A fully connected layer permutes its weight columns with it.
+ * For each byte of a region's data (the bitmap excluded), the CHW index of the element stored
+ * there, or -1 for padding. A fully connected layer permutes its weight columns with it: it reads
+ * the data as one pixel, which for a planar region the decoder loads in the same order.
  */
 export function regionElementIndex(g: RegionGeometry, lanes: number): Int32Array {
   const [c, h, w] = dims(g);
-  const map = new Int32Array(h * g.pitch).fill(-1);
-  const pixel = g.ncg * lanes;
+  const map = new Int32Array(g.zeroBlock ? g.zeroBlock.bitmapOffset : h * g.pitch).fill(-1);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const at = y * g.pitch + x * pixel;
-      for (let ch = 0; ch < c; ch++) map[at + ch] = (ch * h + y) * w + x;
+      for (let ch = 0; ch < c; ch++) map[elementOffset(g, lanes, ch, y, x)] = (ch * h + y) * w + x;
     }
   }
   return map;

@@ -3,7 +3,7 @@ import { MAX_SHIFT, MULTIPLIER_BITS } from '../../src/ir/numerics.js';
 import type { ConvLayer, FcLayer, Requant } from '../../src/ir/types.js';
 import { ceilDiv } from './common.js';
 import type { EngineConfig, RowWidths } from './config.js';
-import { regionElementIndex, type RegionGeometry } from './layout.js';
+import { dataBytes, regionElementIndex, type RegionGeometry } from './layout.js';
 
 /**
  * Weight and parameter images of conv and fc layers (docs/engine.md, "DRAM layout"). A PE group
@@ -124,16 +124,17 @@ export function convWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: Ro
 }
 
 /**
- * A fully connected layer is a 1x1 conv over one pixel: the whole input region, `bytes / L`
- * words. Its weight columns follow the region's byte order (a flatten view of a [C,H,W] map is
- * HWC with padding); padding bytes get weight 0.
+ * A fully connected layer is a 1x1 conv over one pixel: the whole input region's data (a planar
+ * region's bitmap excluded), `dataBytes / L` words. Its weight columns follow the region's byte
+ * order (a flatten view of a [C,H,W] map is HWC with padding, or CHWc planar); padding bytes get
+ * weight 0.
  */
 export function fcWeightImage(l: FcLayer, input: RegionGeometry & { bytes: number }, c: EngineConfig, w: RowWidths, where: string): WeightImage {
   checkRequant(l.requant, where);
   const co = l.bias.length;
   const ci = l.weights.length / co;
   const groups = groupCount(co, c);
-  const window = { ciw0: 0, nciw: input.bytes / c.peIc };
+  const window = { ciw0: 0, nciw: dataBytes(input) / c.peIc };
   const windows = Array.from({ length: groups }, () => window);
   const shape = imageShape(windows, 1, w);
   const out = new Uint8Array(shape.rows * w.ww);
