@@ -1,6 +1,7 @@
 import { dequantizeValue, quantizeValue } from '../ir/numerics.js';
 import type { Layer, Model, TensorInfo } from '../ir/types.js';
 import { add, concat, conv, fc, globalAvgPool, pool, transpose, type Act } from './layers.js';
+import { hasZeroBlocks, ZeroBlockCounter, type SparsityResult } from './zero-blocks.js';
 
 export interface GoldenResult {
   /** raw int8 of each model output */
@@ -9,6 +10,12 @@ export interface GoldenResult {
   outputs: Float64Array[];
   /** every tensor the run produced, by name (input included), for layer-by-layer comparison */
   tensors: Map<string, Act>;
+  /**
+   * Only for models with zeroBlock annotations: bitmaps and exact per-layer counters (zero
+   * blocks, MACs dense/executed, activation bytes dense/actual). Tensors above are as written,
+   * i.e. zero blocks already hold the zero point.
+   */
+  sparsity?: SparsityResult;
 }
 
 /** ONNX QuantizeLinear of the float input with the input tensor's parameters. */
@@ -46,16 +53,29 @@ export function runGolden(m: Model, input: ArrayLike<number>): GoldenResult {
   const infos = new Map(m.tensors.map((t) => [t.name, t]));
   const inInfo = infos.get(m.inputs[0]!)!;
   const tensors = new Map<string, Act>();
-  tensors.set(inInfo.name, { shape: inInfo.shape, data: quantizeInput(inInfo, input), quant: inInfo.quant });
-  for (const l of m.layers) {
-    tensors.set(l.output, runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!));
+  const input0: Act = { shape: inInfo.shape, data: quantizeInput(inInfo, input), quant: inInfo.quant };
+  tensors.set(inInfo.name, input0);
+  const counter = hasZeroBlocks(m) ? new ZeroBlockCounter(m) : undefined;
+  if (counter) {
+    counter.write(inInfo.name, input0);
+    for (const l of m.layers) {
+      const out = runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!);
+      // A view shares its producer's (already written) bytes; validation keeps zeroBlock off it.
+      if (l.op !== 'reshape') counter.write(l.output, out);
+      counter.layer(l);
+      tensors.set(l.output, out);
+    }
+  } else {
+    for (const l of m.layers) {
+      tensors.set(l.output, runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!));
+    }
   }
   const outputsInt = m.outputs.map((o) => tensors.get(o)!.data);
   const outputs = m.outputs.map((o) => {
     const t = tensors.get(o)!;
     return Float64Array.from(t.data, (q) => dequantizeValue(q, t.quant.scale, t.quant.zeroPoint));
   });
-  return { outputsInt, outputs, tensors };
+  return { outputsInt, outputs, tensors, ...(counter ? { sparsity: counter.result() } : {}) };
 }
 
 export function argmax(v: ArrayLike<number>): number {

@@ -60,7 +60,9 @@ export const tensorJson = z
     shape: z.array(int.min(1)).min(1),
     quant: z.object({ scale: z.number().positive(), zeroPoint: int8 }).strict(),
     zeroBlock: z
-      .object({ block: z.tuple([int.min(1), int.min(1), int.min(1)]), epsilon: int.min(0) })
+      // Ranges (block dims >= 1 and within the tensor, 0 <= epsilon <= 255) are checked in
+      // validate.ts, whose messages name the tensor.
+      .object({ block: z.tuple([int, int, int]), epsilon: int })
       .strict()
       .optional(),
   })

@@ -1,6 +1,31 @@
 import { badInput } from '../errors.js';
 import { inferOutputShape, product, requantEntries } from './shapes.js';
-import type { Model } from './types.js';
+import type { Model, TensorInfo } from './types.js';
+
+/** Largest zero-block epsilon: |v - zp| of two int8 values never exceeds 255. */
+export const MAX_ZERO_BLOCK_EPSILON = 255;
+
+/**
+ * Why a tensor's zeroBlock annotation does not suit its shape, or undefined. Feature maps
+ * [C,H,W] are cut into bc x bh x bw blocks; a vector [N] counts as [N,1,1]. Edge blocks may be
+ * partial (the tensor is logically padded with its zero point), so a block need not divide the
+ * tensor, but no block dimension may exceed the tensor's.
+ */
+export function zeroBlockProblem(t: TensorInfo): string | undefined {
+  const zb = t.zeroBlock;
+  if (!zb) return undefined;
+  const { block, epsilon } = zb;
+  if (!Number.isInteger(epsilon) || epsilon < 0) return `zeroBlock epsilon ${epsilon} is negative: it must be an integer from 0 to ${MAX_ZERO_BLOCK_EPSILON}`;
+  if (epsilon > MAX_ZERO_BLOCK_EPSILON) return `zeroBlock epsilon ${epsilon} exceeds ${MAX_ZERO_BLOCK_EPSILON} (|v - zp| of int8 values is at most 255)`;
+  if (block.some((d) => !Number.isInteger(d) || d < 1)) return `zeroBlock block ${block.join('x')}: every dimension must be a positive integer`;
+  const dims = t.shape.length === 3 ? t.shape : t.shape.length === 1 ? [t.shape[0]!, 1, 1] : undefined;
+  if (!dims) return `zeroBlock needs a [C,H,W] or [N] tensor, got [${t.shape.join(',')}]`;
+  if (block.some((d, i) => d > dims[i]!)) {
+    const as = t.shape.length === 1 ? ` (a vector [${t.shape[0]}] is blocked as ${dims.join('x')})` : '';
+    return `zeroBlock block ${block.join('x')} is larger than the tensor ${dims.join('x')}${as}`;
+  }
+  return undefined;
+}
 
 /**
  * Semantic checks the schema cannot express: references, topological order, shapes, table
@@ -8,9 +33,13 @@ import type { Model } from './types.js';
  */
 export function validateModel(m: Model, file: string): void {
   const shapes = new Map<string, number[]>();
+  const zeroBlocked = new Set<string>();
   for (const t of m.tensors) {
     if (shapes.has(t.name)) throw badInput(file, `tensor '${t.name}' is declared twice`);
     shapes.set(t.name, t.shape);
+    const zb = zeroBlockProblem(t);
+    if (zb) throw badInput(`${file}: tensor '${t.name}'`, zb);
+    if (t.zeroBlock) zeroBlocked.add(t.name);
   }
   const produced = new Set<string>(m.inputs);
   for (const name of m.inputs) {
@@ -27,6 +56,12 @@ export function validateModel(m: Model, file: string): void {
     const ins = l.inputs.map((i) => shapes.get(i)!);
     if (l.op === 'reshape') {
       if (product(out) !== product(ins[0]!)) throw badInput(where, 'reshape changes the element count');
+      if (zeroBlocked.has(l.output)) {
+        throw badInput(
+          `${file}: tensor '${l.output}'`,
+          `zeroBlock on the output of view layer '${l.name}' (reshape), which shares the bytes of '${l.inputs[0]}': annotate that tensor instead`,
+        );
+      }
     } else {
       const inferred = inferOutputShape(l, ins);
       if (typeof inferred === 'string') throw badInput(where, inferred);

@@ -5,6 +5,7 @@ import { runFloat } from '../../frontend/onnx/float-executor.js';
 import { annotatedGraph, readOnnxGraph } from '../../frontend/onnx/import.js';
 import { modelMacs } from '../../golden/macs.js';
 import { argmax, runGolden } from '../../golden/run.js';
+import type { SparsityResult } from '../../golden/zero-blocks.js';
 import { table } from '../format.js';
 
 export interface RunOptions {
@@ -18,7 +19,27 @@ interface SampleResult {
   outputs: number[];
   outputsInt?: number[];
   top1: number;
+  sparsity?: SampleSparsity;
 }
+
+/** `sparsity` of one sample in `gatec run --json` (models with zeroBlock annotations only). */
+export interface SampleSparsity {
+  /** The model input as the host writes it through the zero-block rule (when annotated). */
+  input?: { tensor: string; zeroBlocks: number; totalBlocks: number; bytes: { dense: number; actual: number } };
+  layers: SparsityResult['layers'];
+  total: SparsityResult['total'];
+}
+
+function sampleSparsity(s: SparsityResult, input: string, inputElements: number): SampleSparsity {
+  const tb = s.tensors.get(input);
+  return {
+    ...(tb ? { input: { tensor: input, zeroBlocks: tb.zeroBlocks, totalBlocks: tb.totalBlocks, bytes: { dense: inputElements, actual: tb.bytes } } } : {}),
+    layers: s.layers,
+    total: s.total,
+  };
+}
+
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 async function floatResults(path: string, data: Awaited<ReturnType<typeof readInputData>>): Promise<SampleResult[]> {
   if (isIrFile(path)) throw badInput(path, '--float needs the ONNX model, not an IR file');
@@ -34,18 +55,27 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
   const data = await readInputData(opts.inputs);
   let results: SampleResult[];
   let macs: { dense: number; executed: number } | undefined;
+  let sparsity: SampleSparsity[] | undefined;
   if (opts.float) {
     results = await floatResults(path, data);
   } else {
     const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined);
     const inShape = model.tensors.find((t) => t.name === model.inputs[0])!.shape;
     checkInputShape(data, inShape, path);
+    const inElements = inShape.reduce((a, b) => a * b, 1);
     results = data.inputs.map((x) => {
       const r = runGolden(model, x);
-      return { outputs: Array.from(r.outputs[0]!), outputsInt: Array.from(r.outputsInt[0]!), top1: argmax(r.outputsInt[0]!) };
+      return {
+        outputs: Array.from(r.outputs[0]!),
+        outputsInt: Array.from(r.outputsInt[0]!),
+        top1: argmax(r.outputsInt[0]!),
+        ...(r.sparsity ? { sparsity: sampleSparsity(r.sparsity, model.inputs[0]!, inElements) } : {}),
+      };
     });
     const dense = modelMacs(model).reduce((a, l) => a + l.macs, 0);
-    macs = { dense, executed: dense };
+    // With zero-block skipping, executed MACs vary per sample: the mean, as gatec sim reports.
+    sparsity = results.every((r) => r.sparsity) ? results.map((r) => r.sparsity!) : undefined;
+    macs = { dense, executed: sparsity ? mean(sparsity.map((s) => s.total.macs.executed)) : dense };
   }
   const labels = data.labels;
   const correct = labels ? results.filter((r, i) => r.top1 === labels[i]).length : undefined;
@@ -58,6 +88,7 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
       top1: results.map((r) => r.top1),
       ...(labels ? { labels, accuracy: correct! / labels.length } : {}),
       ...(macs ? { macs } : {}),
+      ...(sparsity ? { sparsity } : {}),
     };
     process.stdout.write(JSON.stringify(out) + '\n');
     return;
@@ -69,5 +100,16 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
     ),
   );
   if (labels) console.log(`accuracy: ${correct}/${labels.length} (${((100 * correct!) / labels.length).toFixed(1)}%)`);
-  if (macs) console.log(`MACs per sample: ${macs.dense}`);
+  if (macs && !sparsity) console.log(`MACs per sample: ${macs.dense}`);
+  if (macs && sparsity) {
+    const dense = sparsity[0]!.total.activationBytes.dense;
+    const actual = mean(sparsity.map((s) => s.total.activationBytes.actual.read + s.total.activationBytes.actual.write));
+    const zero = sparsity.reduce((a, s) => a + s.total.zeroBlocks, 0) / Math.max(1, sparsity.reduce((a, s) => a + s.total.totalBlocks, 0));
+    const denseBytes = dense.read + dense.write;
+    console.log(`MACs per sample: ${macs.dense} dense, ${macs.executed.toFixed(1)} executed (mean, zero-block skipping)`);
+    console.log(
+      `activation bytes per sample: ${denseBytes} dense, ${actual.toFixed(1)} with zero-block skipping (mean, ${(100 * (1 - actual / denseBytes)).toFixed(1)}% less); ` +
+        `zero blocks: ${(100 * zero).toFixed(1)}% of layer outputs' blocks`,
+    );
+  }
 }
