@@ -6,6 +6,7 @@ import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 import { simCommand, type SimOptions } from './commands/sim.js';
+import { sparsityCommand, type SparsityOptions } from './commands/sparsity.js';
 
 const program = new Command();
 program
@@ -43,6 +44,20 @@ program
   .option('--json', 'print one JSON object: outputs, outputsInt, top1, macs')
   .addHelpText('after', '\nExample:\n  gatec run model_qdq.onnx --inputs data.json --json')
   .action(async (model: string, opts: { inputs: string; json?: boolean; calib?: string; float?: boolean }) => runCommand(model, opts));
+
+program
+  .command('sparsity')
+  .description('choose zero-block shapes and epsilons per activation tensor that save the most DRAM traffic within an accuracy budget')
+  .argument('<model>', '.onnx model or IR (.json) file')
+  .requiredOption('--calib <data.json>', 'calibration inputs with "labels" (also the PTQ data of an fp32 model)')
+  .option('--max-drop <points>', 'largest top-1 accuracy drop in percentage points versus the unannotated model', '1')
+  .option('--blocks <list>', 'candidate block shapes CxHxW, comma-separated (default 1x1x1,8x1x1,8x2x2,8x4x4,16x2x2)')
+  .option('--epsilons <list>', 'candidate epsilons, comma-separated (default 0,1,2,4,8)')
+  .option('-o, --output <model.gir.json>', 'write the annotated IR')
+  .option('--json', 'print one JSON object: accuracy, per-tensor choices and candidates, totals')
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nExample:\n  gatec sparsity model_qdq.onnx --calib calib.json --max-drop 1 -o model.sparse.gir.json')
+  .action(async (model: string, opts: SparsityOptions) => sparsityCommand(model, opts));
 
 program
   .command('build')
