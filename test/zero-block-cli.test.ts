@@ -150,4 +150,17 @@ describe('searchZeroBlocks (pass, in process)', () => {
     }
     expect(subset.inputs.filter((x, i) => argmax(runGolden(s.model, x).outputsInt[0]!) === subset.labels[i]).length).toBe(s.final.correct);
   });
+
+  it('a tensor whose bitmap costs more than its exact zero blocks save can still be annotated at a larger epsilon', async () => {
+    const { model } = await importOnnx(qdq);
+    const d = parseInputData(readFileSync(digitsData, 'utf8'), digitsData);
+    const s = searchZeroBlocks(model, { inputs: d.inputs, labels: d.labels! }, { maxDrop: 1, blocks: [[8, 2, 2]], epsilons: [0, 32] });
+    // At epsilon 0 no 8x2x2 block pays for its bitmap on digits8, so step 1 annotates nothing.
+    for (const t of s.measures) expect(t.candidates.every((c) => c.bytes >= t.denseBytes)).toBe(true);
+    const annotated = s.choices.filter((c) => c.config);
+    expect(annotated.length).toBeGreaterThan(0);
+    for (const c of annotated) expect(c.config).toEqual({ block: [8, 2, 2], epsilon: 32 });
+    expect(s.final.bytes.actual).toBeLessThan(s.final.bytes.dense);
+    expect(withinDrop(s.final.correct, s.baseline.correct, s.samples, 1)).toBe(true);
+  });
 });

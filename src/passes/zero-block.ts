@@ -267,13 +267,15 @@ export function withinDrop(correct: number, base: number, n: number, maxDrop: nu
 /**
  * The search, greedy and deterministic:
  * 1. Measure every target tensor with every candidate block at epsilon 0 (one pass of the
- *    unannotated model, which also gives the baseline accuracy). Give each tensor the block that
- *    saves it the most traffic, bitmap included; a tensor no block saves anything on stays
- *    unannotated. Epsilon 0 changes no value, so accuracy is the baseline's.
- * 2. For every annotated tensor and every candidate epsilon > 0, evaluate that epsilon alone on
- *    top of the step-1 configuration: saving = whole-model activation bytes saved (downstream
- *    tensors change too), cost = calibration samples no longer classified correctly (>= 0).
- *    Trials that save nothing or alone exceed the accuracy budget are dropped.
+ *    unannotated model, which also gives the baseline accuracy). Each tensor's block is the one
+ *    that moves the fewest bytes, bitmap included. Tensors it saves bytes on are annotated at
+ *    epsilon 0 (which changes no value, so accuracy is the baseline's); the others stay
+ *    unannotated for now, since the bitmap would cost more than the zero blocks save.
+ * 2. For every target tensor with a block and every candidate epsilon > 0, evaluate that tensor
+ *    at that epsilon alone on top of the step-1 configuration: saving = whole-model activation
+ *    bytes saved (downstream tensors change too, and a tensor step 1 left out pays its bitmap),
+ *    cost = calibration samples no longer classified correctly (>= 0). Trials that save nothing
+ *    or alone exceed the accuracy budget are dropped.
  * 3. Apply the trials in decreasing saving / (cost + 1) (ties: larger saving, then model order,
  *    then smaller epsilon), each on top of the configuration so far, skipping those that would
  *    not raise the tensor's epsilon. Re-run the joint configuration and keep the trial only if it
@@ -299,20 +301,23 @@ export function searchZeroBlocks(m: Model, data: LabelledData, opts: SearchOptio
   const { baseline, tensors: measures } = measureCandidates(m, data, opts.blocks, tick('measure'));
   evaluations++;
   const config = new Map<string, ZeroBlockConfig>();
+  const blockOf = new Map<string, Block>();
   for (const t of measures) {
     let best: CandidateMeasure | undefined;
-    for (const c of t.candidates) if (c.bytes < t.denseBytes && (!best || c.bytes < best.bytes)) best = c;
-    if (best) config.set(t.tensor, { block: best.block, epsilon: 0 });
+    for (const c of t.candidates) if (!best || c.bytes < best.bytes) best = c;
+    if (!best) continue;
+    blockOf.set(t.tensor, best.block);
+    if (best.bytes < t.denseBytes) config.set(t.tensor, { block: best.block, epsilon: 0 });
   }
-  totalRuns = n * (2 + 2 * config.size * epsilons.length);
+  totalRuns = n * (2 + 2 * blockOf.size * epsilons.length);
   let current = run(config, 'epsilon 0');
 
   // Step 2.
   const order = new Map(measures.map((t, i) => [t.tensor, i]));
   const trials: EpsilonTrial[] = [];
-  for (const [tensor, cfg] of config) {
+  for (const [tensor, block] of blockOf) {
     for (const epsilon of epsilons) {
-      const ev = run(new Map(config).set(tensor, { block: cfg.block, epsilon }), `try ${tensor} eps ${epsilon}`);
+      const ev = run(new Map(config).set(tensor, { block, epsilon }), `try ${tensor} eps ${epsilon}`);
       const saving = current.bytes.actual - ev.bytes.actual;
       if (saving > 0 && withinDrop(ev.correct, baseline.correct, n, opts.maxDrop)) {
         trials.push({ tensor, epsilon, saving, cost: Math.max(0, current.correct - ev.correct), accepted: false });
@@ -330,12 +335,12 @@ export function searchZeroBlocks(m: Model, data: LabelledData, opts: SearchOptio
 
   // Step 3.
   for (const trial of trials) {
-    const cfg = config.get(trial.tensor)!;
-    if (trial.epsilon <= cfg.epsilon) {
+    const cfg = config.get(trial.tensor);
+    if (cfg && trial.epsilon <= cfg.epsilon) {
       totalRuns -= n;
       continue;
     }
-    const next = new Map(config).set(trial.tensor, { block: cfg.block, epsilon: trial.epsilon });
+    const next = new Map(config).set(trial.tensor, { block: blockOf.get(trial.tensor)!, epsilon: trial.epsilon });
     const ev = run(next, `check ${trial.tensor} eps ${trial.epsilon}`);
     if (withinDrop(ev.correct, baseline.correct, n, opts.maxDrop) && ev.bytes.actual < current.bytes.actual) {
       config.set(trial.tensor, next.get(trial.tensor)!);
