@@ -163,9 +163,10 @@ module gatec_dma_wr #(
     row_nz = 1'b0;
     for (int unsigned w = 0; w < Wpr; w++) begin
       for (int unsigned c = 0; c < L; c++) begin
-        logic signed [8:0] d;
+        logic signed [8:0] d, e;
         d = 9'($signed(rdata_i[(w*L+c)*8 +: 8])) - 9'($signed(zp_q));
-        if (b1_yvalid_q && 16'(w) < b1_nvw_q && (d > 9'($signed({1'b0, eps_q})) || d < -9'($signed({1'b0, eps_q})))) begin
+        e = $signed({1'b0, eps_q});
+        if (b1_yvalid_q && 16'(w) < b1_nvw_q && (d > e || d < -e)) begin
           row_nz = 1'b1;
         end
       end

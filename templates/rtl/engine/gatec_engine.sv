@@ -64,6 +64,9 @@ module gatec_engine #(
   localparam int unsigned OutWordW = OutRowW + $clog2(WprA);
   localparam int unsigned LaneIdxWidth = (L > 1) ? $clog2(L) : 1;
   localparam int unsigned WordCntWidth = $clog2(((PeOc > L) ? PeOc / L : 1) + 1);
+  // bitmap buffers of the zero-block decoder and encoder: a 32nd of their data buffer
+  localparam int unsigned InBmBytes  = (InBufBytes / 32 > 2 * B) ? InBufBytes / 32 : 2 * B;
+  localparam int unsigned OutBmBytes = (OutBufBytes / 32 > 2 * B) ? OutBufBytes / 32 : 2 * B;
   localparam int unsigned DmaRowW = (InRowW > WRowW) ? ((InRowW > PRowW) ? InRowW : PRowW)
                                                      : ((WRowW > PRowW) ? WRowW : PRowW);
 
@@ -167,7 +170,7 @@ module gatec_engine #(
   logic [DmaRowW-1:0] dma_row;
   logic [WMax*8-1:0] dma_row_data;
 
-  gatec_dma_rd #(.B(B), .Wa(Wa), .Ww(Ww), .Wp(Wp), .RowAddrWidth(DmaRowW)) u_dma_rd (
+  gatec_dma_rd #(.B(B), .Wa(Wa), .Ww(Ww), .Wp(Wp), .RowAddrWidth(DmaRowW), .BmBytes(InBmBytes)) u_dma_rd (
     .clk_i, .rst_ni, .start_i (rd_start), .instr_i (instr), .busy_o (rd_busy),
     .req_valid_o (d_req_valid), .req_ready_i (d_req_ready), .req_addr_o (d_req_addr),
     .req_beats_o (d_req_beats), .data_valid_i (d_data_valid), .data_i (rd_data_i),
@@ -179,7 +182,7 @@ module gatec_engine #(
   logic [OutRowW-1:0] out_raddr;
   logic [Wa*8-1:0] out_rdata;
 
-  gatec_dma_wr #(.B(B), .Wa(Wa), .L(L), .RowAddrWidth(OutRowW)) u_dma_wr (
+  gatec_dma_wr #(.B(B), .Wa(Wa), .L(L), .RowAddrWidth(OutRowW), .BmBytes(OutBmBytes)) u_dma_wr (
     .clk_i, .rst_ni, .start_i (wr_start), .instr_i (instr), .busy_o (wr_busy),
     .req_valid_o (wr_req_valid_o), .req_ready_i (wr_req_ready_i), .req_addr_o (wr_req_addr_o),
     .req_beats_o (wr_req_beats_o), .data_valid_o (wr_data_valid_o), .data_ready_i (wr_data_ready_i),
