@@ -58,12 +58,12 @@ export interface EngineCompilation {
   report: EngineReport;
 }
 
-/** Rejects what the engine cannot express before any layout work. */
+/**
+ * Rejects what the engine cannot express before any layout work. Zero-block annotations are
+ * checked where tensors are laid out (layout.ts: block shapes the engine can skip) and lowered.
+ */
 function checkModel(model: Model, source: string): void {
   if (model.inputs.length !== 1) throw unsupported(source, `the engine runs models with one input, this one has ${model.inputs.length}`);
-  for (const t of model.tensors) {
-    if (t.zeroBlock) throw unsupported(`${source}: tensor '${t.name}'`, 'zero-block skipping is not implemented by the engine yet');
-  }
 }
 
 /** The weight image of a conv or fc layer; none for the others. */
@@ -91,7 +91,11 @@ function placeWeights(model: Model, c: EngineConfig, w: RowWidths, tensors: Read
 
 /** Moves every DRAM address by `delta`: data is laid out from 0 until the program's size is known. */
 function relocate(program: Instr[], delta: number): Instr[] {
-  return program.map((i) => (i.op === 'load' || i.op === 'store' ? { ...i, addr: i.addr + delta } : i));
+  return program.map((i): Instr => {
+    if (i.op === 'load') return { ...i, addr: i.addr + delta, ...(i.zb ? { zb: { ...i.zb, bitmapAddr: i.zb.bitmapAddr + delta } } : {}) };
+    if (i.op === 'store') return { ...i, addr: i.addr + delta, ...(i.zb ? { zb: { ...i.zb, bitmapAddr: i.zb.bitmapAddr + delta } } : {}) };
+    return i;
+  });
 }
 
 /**

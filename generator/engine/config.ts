@@ -59,6 +59,16 @@ export function rowWidths(c: EngineConfig): RowWidths {
   };
 }
 
+/**
+ * Bytes of the zero-block bitmap buffer that holds the bitmap rows of one band (docs/engine.md,
+ * "LOAD with zero blocks"): the decoder's (`in`) is a 32nd of the in buffer, the encoder's (`out`)
+ * a 32nd of the out buffer, at least two beats; whole beats (rows of B bytes).
+ */
+export function bitmapBufferBytes(c: Pick<EngineConfig, 'inBufBytes' | 'outBufBytes' | 'busBytes'>, which: 'in' | 'out'): number {
+  const bytes = Math.floor((which === 'in' ? c.inBufBytes : c.outBufBytes) / 32);
+  return Math.max(2 * c.busBytes, Math.floor(bytes / c.busBytes) * c.busBytes);
+}
+
 /** Buffer row numbers are 16-bit instruction fields. */
 export const MAX_BUFFER_ROWS = 0xffff;
 /** Buffer word addresses are 16-bit instruction fields too, so a buffer holds at most 2^16 words. */

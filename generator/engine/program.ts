@@ -1,10 +1,10 @@
 import { unsupported } from '../../src/errors.js';
 import { windowOut } from '../../src/ir/shapes.js';
 import type { AddLayer, ConcatLayer, ConvLayer, FcLayer, GlobalAvgPoolLayer, Layer, Model, PoolLayer } from '../../src/ir/types.js';
-import { layerWhere } from './common.js';
-import type { EngineConfig, RowWidths } from './config.js';
+import { layerWhere, roundUp } from './common.js';
+import { bitmapBufferBytes, type EngineConfig, type RowWidths } from './config.js';
 import type { AddInstr, ComputeInstr, ConvInstr, Instr, LoadInstr, LoadTarget, PoolInstr, StoreInstr } from './isa.js';
-import { physicalOf, type TensorLayout } from './layout.js';
+import { dataBytes, physicalOf, type TensorLayout } from './layout.js';
 import { checkRequant, type WeightImage } from './weights.js';
 
 /**
@@ -75,15 +75,35 @@ const half = (rows: number): number => Math.floor(rows / 2);
 /** What band planning needs of a layer. */
 export interface BandGeometry {
   outH: number;
-  /** input rows [y0, y1) that output rows [oy0, oy0+n) read, clipped to the image */
+  /**
+   * input rows [y0, y1) that output rows [oy0, oy0+n) read, clipped to the image (and widened to
+   * whole block rows for a zero-block input)
+   */
   inputRows: (oy0: number, n: number) => [number, number];
-  /** in-buffer bytes one input row takes (an ADD holds a row of each operand) */
+  /** in-buffer bytes one input row takes (an ADD holds a row of each operand; a planar input a row of every plane) */
   inRowBytes: number;
+  /** out-buffer bytes one output row takes */
   outRowBytes: number;
+  /**
+   * output rows come in whole groups of this many (bh of a zero-block output): bands start at
+   * multiples of it and the out buffer holds whole groups; 1 when absent
+   */
+  outQuantum?: number;
+  /** why a band cannot be used although its rows fit the buffers (bitmap rows beyond the bitmap buffer) */
+  bandLimit?: (band: Band) => string | undefined;
 }
 
 export function windowRows(h: number, kh: number, sh: number, pt: number): BandGeometry['inputRows'] {
   return (oy0, n) => [Math.max(0, oy0 * sh - pt), Math.min(h, (oy0 + n - 1) * sh - pt + kh)];
+}
+
+/** Input rows widened to whole groups of `q` rows (block rows of a zero-block input). */
+export function wholeBlockRows(rows: BandGeometry['inputRows'], q: number): BandGeometry['inputRows'] {
+  if (q === 1) return rows;
+  return (oy0, n) => {
+    const [y0, y1] = rows(oy0, n);
+    return y1 <= y0 ? [y0, y0] : [Math.floor(y0 / q) * q, roundUp(y1, q)];
+  };
 }
 
 function bandOf(g: BandGeometry, oy0: number, n: number): Band {
@@ -111,29 +131,42 @@ export const DEFAULT_TILING: Readonly<Tiling> = Object.freeze({ pipelineBands: 4
  */
 export function planBands(g: BandGeometry, c: EngineConfig, w: RowWidths, where: string, pipeline = 1): Band[] {
   const b = buffers(c, w);
+  const q = g.outQuantum ?? 1;
   const outHalf = half(b.outRows) * w.wa;
   const inHalf = half(b.inRows) * w.wa;
-  if (g.outRowBytes > outHalf) {
-    throw unsupported(where, `one output row takes ${g.outRowBytes} bytes; half the out buffer holds ${outHalf} (--out-buf ${c.outBufBytes} is double-buffered; it needs at least ${2 * g.outRowBytes})`);
+  const outBytes = (n: number): number => roundUp(n, q) * g.outRowBytes;
+  if (outBytes(1) > outHalf) {
+    const what = q === 1 ? `one output row takes ${g.outRowBytes} bytes` : `one block row of output (${q} rows of ${g.outRowBytes} bytes) takes ${outBytes(1)} bytes`;
+    throw unsupported(where, `${what}; half the out buffer holds ${outHalf} (--out-buf ${c.outBufBytes} is double-buffered; it needs at least ${2 * outBytes(1)})`);
   }
   const all = bandOf(g, 0, g.outH);
   const allBytes = all.rows * g.inRowBytes;
-  const single = allBytes <= c.inBufBytes && g.outH * g.outRowBytes <= outHalf;
-  if (single && (pipeline <= 1 || g.outH === 1)) return [all];
-  if (g.outH === 1) throw unsupported(where, `the layer reads ${allBytes} bytes of input at once; the in buffer holds ${c.inBufBytes} (--in-buf needs at least ${allBytes})`);
-  const maxRows = Math.ceil(g.outH / Math.max(1, pipeline));
-  const fits = (band: Band): boolean => band.rows * g.inRowBytes <= inHalf && band.oyCnt * g.outRowBytes <= outHalf && band.oyCnt <= maxRows;
+  const limitAll = g.bandLimit?.(all);
+  const single = allBytes <= c.inBufBytes && outBytes(g.outH) <= outHalf && !limitAll;
+  if (single && (pipeline <= 1 || g.outH <= q)) return [all];
+  if (g.outH <= q) throw unsupported(where, limitAll ?? `the layer reads ${allBytes} bytes of input at once; the in buffer holds ${c.inBufBytes} (--in-buf needs at least ${allBytes})`);
+  const maxRows = roundUp(Math.ceil(g.outH / Math.max(1, pipeline)), q);
+  const fits = (band: Band): boolean =>
+    band.rows * g.inRowBytes <= inHalf && outBytes(band.oyCnt) <= outHalf && band.oyCnt <= maxRows && !g.bandLimit?.(band);
   const bands: Band[] = [];
   for (let oy0 = 0; oy0 < g.outH; ) {
-    let band = bandOf(g, oy0, 1);
+    const rest = g.outH - oy0;
+    let band = bandOf(g, oy0, Math.min(q, rest));
     if (!fits(band)) {
+      const limit = g.bandLimit?.(band);
+      if (limit) throw unsupported(where, limit);
       const need = band.rows * g.inRowBytes;
+      const what = q === 1 ? 'one output row' : `one block row of output (${band.oyCnt} rows)`;
       throw unsupported(
         where,
-        `one output row reads ${band.rows} input rows of ${g.inRowBytes} bytes (${need}); half the in buffer holds ${inHalf} (--in-buf ${c.inBufBytes} is double-buffered; it needs at least ${2 * need})`,
+        `${what} reads ${band.rows} input rows of ${g.inRowBytes} bytes (${need}); half the in buffer holds ${inHalf} (--in-buf ${c.inBufBytes} is double-buffered; it needs at least ${2 * need})`,
       );
     }
-    for (let next = bandOf(g, oy0, 2); oy0 + next.oyCnt <= g.outH && fits(next); next = bandOf(g, oy0, next.oyCnt + 1)) band = next;
+    for (let n = band.oyCnt + q; band.oyCnt < rest; n += q) {
+      const next = bandOf(g, oy0, Math.min(n, rest));
+      if (!fits(next)) break;
+      band = next;
+    }
     bands.push(band);
     oy0 += band.oyCnt;
   }
@@ -230,6 +263,93 @@ function store(tag: number, addr: number, bytes: number, row: number): StoreInst
 }
 
 // ---------------------------------------------------------------------------------------------
+// Moving bands of activation tensors: HWC rows, or whole block rows of a planar (zero-block) tensor
+
+/** bh of a planar tensor, 1 for HWC: its bands start and end at multiples of it. */
+function rowQuantum(t: TensorLayout): number {
+  return t.zeroBlock ? t.zeroBlock.block[1] : 1;
+}
+
+/** In/out-buffer bytes one image row of a tensor takes: a row of every plane when planar. */
+function bufferRowBytes(t: TensorLayout): number {
+  return t.zeroBlock ? t.ncg * t.pitch : t.pitch;
+}
+
+/** Rows a whole-tensor band holds: a planar tensor's last block row is whole. */
+function allRows(t: TensorLayout): number {
+  return t.zeroBlock ? t.zeroBlock.nHb * t.zeroBlock.block[1] : t.shape[1]!;
+}
+
+/** Bitmap bytes of a band of `rows` rows (whole block rows) of a planar tensor. */
+function bandBitmapBytes(t: TensorLayout, rows: number): number {
+  const zb = t.zeroBlock!;
+  return (rows / zb.block[1]) * zb.bitmapRowBytes;
+}
+
+/**
+ * Why a band of `rows` rows of a planar tensor cannot be moved: bitmap rows beyond the bitmap
+ * buffer of the decoder (a load, `in`) or the encoder (a store, `out`).
+ */
+function bitmapLimit(t: TensorLayout, rows: number, c: EngineConfig, which: 'in' | 'out'): string | undefined {
+  if (!t.zeroBlock) return undefined;
+  const bytes = bandBitmapBytes(t, roundUp(rows, t.zeroBlock.block[1]));
+  const room = bitmapBufferBytes(c, which);
+  if (bytes <= room) return undefined;
+  const unit = which === 'in' ? "decoder's" : "encoder's";
+  const flag = which === 'in' ? '--in-buf' : '--out-buf';
+  return `a band of ${roundUp(rows, t.zeroBlock.block[1])} rows of zero-block tensor '${t.name}' has ${bytes} bytes of bitmap rows; the ${unit} bitmap buffer holds ${room} (a 32nd of ${flag})`;
+}
+
+/** Zero-block fields shared by the decoder (LOAD) and the encoder (STORE). */
+function zeroBlockDma(t: TensorLayout, y0: number, rows: number, w: RowWidths) {
+  const zb = t.zeroBlock!;
+  const [, bh, bw] = zb.block;
+  if (y0 % bh !== 0 || rows % bh !== 0) throw new Error(`engine: band rows [${y0}, ${y0 + rows}) of '${t.name}' are not whole block rows of ${bh}`);
+  return {
+    planes: t.ncg,
+    rows,
+    nWb: zb.nWb,
+    segBeats: (bw * w.lanes) / w.bus,
+    bh,
+    planeBytes: zb.planeBytes,
+    bitmapAddr: t.addr + zb.bitmapOffset + (y0 / bh) * zb.bitmapRowBytes,
+    bitmapRowBytes: zb.bitmapRowBytes,
+    k: zb.k,
+    zeroPoint: t.zeroPoint,
+  };
+}
+
+/** Image rows [y0, y0+rows) of a tensor into the in buffer from row `row` (planar: whole block rows, through the decoder). */
+function loadRows(tag: number, t: TensorLayout, y0: number, rows: number, row: number, w: RowWidths): LoadInstr[] {
+  if (rows === 0) return [];
+  if (!t.zeroBlock) return [load(tag, 'in', t.addr + y0 * t.pitch, rows * t.pitch, row)];
+  const zb = zeroBlockDma(t, y0, rows, w);
+  return [{ ...load(tag, 'in', t.addr + y0 * t.pitch, bandBitmapBytes(t, rows), row), zb }];
+}
+
+/**
+ * Output rows [oy0, oy0+n) of a tensor from out-buffer row `row` to DRAM. A planar band is whole
+ * block rows (the last one may reach below the image: validRows says where the image ends), and
+ * goes through the encoder.
+ */
+function storeRows(tag: number, t: TensorLayout, oy0: number, n: number, row: number, w: RowWidths): StoreInstr {
+  if (!t.zeroBlock) return store(tag, t.addr + oy0 * t.pitch, n * t.pitch, row);
+  const rows = roundUp(n, t.zeroBlock.block[1]);
+  const [, h, width] = t.shape as [number, number, number];
+  return {
+    ...store(tag, t.addr + oy0 * t.pitch, bandBitmapBytes(t, rows), row),
+    zb: {
+      ...zeroBlockDma(t, oy0, rows, w),
+      validRows: Math.min(rows, h - oy0),
+      width,
+      epsilon: t.zeroBlock.epsilon,
+      planeRows: (rows * t.pitch) / w.wa,
+      rowRows: t.pitch / w.wa,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Windowed layers: conv, fc, pools
 
 /** A sliding-window layer over one input region, as the CONV and POOL loops see it. */
@@ -239,13 +359,22 @@ interface Window {
   output: TensorLayout;
   imgH: number;
   imgW: number;
-  /** bytes of one image row in DRAM and in the in buffer */
+  /** in-buffer bytes of one image row (every plane of a planar input) */
   inRowBytes: number;
-  /** words per pixel the window steps over */
+  /** in-buffer words between image rows */
+  inPitch: number;
+  /** in-buffer words between horizontally adjacent pixels: ncg in HWC, 1 in planar */
   ncgIn: number;
+  /** a fully connected layer: its one pixel is the whole input tensor's data, loaded at once */
+  fc: boolean;
   outH: number;
   outW: number;
+  /** out-buffer bytes of one output row (every plane of a planar output) */
   outRowBytes: number;
+  /** out-buffer words between output rows */
+  outPitch: number;
+  /** out-buffer words between horizontally adjacent pixels: ncg in HWC, 1 in planar */
+  ncgOut: number;
   kh: number;
   kw: number;
   sh: number;
@@ -257,8 +386,31 @@ interface Window {
   clamp: [number, number];
 }
 
-function windowGeometry(win: Window): BandGeometry {
-  return { outH: win.outH, inputRows: windowRows(win.imgH, win.kh, win.sh, win.pt), inRowBytes: win.inRowBytes, outRowBytes: win.outRowBytes };
+/** Window fields of a tensor pair; an fc overrides the input side. */
+function windowTensors(input: TensorLayout, output: TensorLayout, w: RowWidths) {
+  return {
+    input,
+    output,
+    inRowBytes: bufferRowBytes(input),
+    inPitch: input.pitch / w.lanes,
+    ncgIn: input.zeroBlock ? 1 : input.ncg,
+    fc: false,
+    outRowBytes: bufferRowBytes(output),
+    outPitch: output.pitch / w.lanes,
+    ncgOut: output.zeroBlock ? 1 : output.ncg,
+  };
+}
+
+function windowGeometry(win: Window, c: EngineConfig): BandGeometry {
+  const rows = win.fc ? () => [0, 1] as [number, number] : wholeBlockRows(windowRows(win.imgH, win.kh, win.sh, win.pt), rowQuantum(win.input));
+  return {
+    outH: win.outH,
+    inputRows: rows,
+    inRowBytes: win.inRowBytes,
+    outRowBytes: win.outRowBytes,
+    outQuantum: rowQuantum(win.output),
+    bandLimit: (band) => bitmapLimit(win.input, win.fc ? allRows(win.input) : band.rows, c, 'in') ?? bitmapLimit(win.output, band.oyCnt, c, 'out'),
+  };
 }
 
 /** First rows of the halves band `bi` uses: one band alone has the whole input buffer. */
@@ -271,14 +423,23 @@ function bandPlace(bands: number, bi: number, b: Buffers): StepPlace {
   return { inRow: bands === 1 ? 0 : (bi % 2) * half(b.inRows), outRow: (bi % 2) * half(b.outRows) };
 }
 
-function windowFields(win: Window, band: Band, place: StepPlace, b: Buffers, lanes: number) {
-  const inPitch = win.inRowBytes / lanes;
+/** Words between channel words of the band in the in buffer (1 in HWC; the band plane in planar). */
+function inCwStride(win: Window, band: Band): number {
+  return win.input.zeroBlock && !win.fc ? band.rows * win.inPitch : 1;
+}
+
+/** Words between channel words of the band in the out buffer. */
+function outCwStride(win: Window, band: Band): number {
+  return win.output.zeroBlock ? roundUp(band.oyCnt, rowQuantum(win.output)) * win.outPitch : 1;
+}
+
+function windowFields(win: Window, band: Band, place: StepPlace, b: Buffers) {
   const iy0 = band.oy0 * win.sh - win.pt;
   return {
-    inStart: place.inRow * b.actWordsPerRow + (iy0 - band.y0) * inPitch - win.pl * win.ncgIn,
+    inStart: place.inRow * b.actWordsPerRow + (iy0 - band.y0) * win.inPitch - win.pl * win.ncgIn,
     imgH: win.imgH,
     imgW: win.imgW,
-    inPitch,
+    inPitch: win.inPitch,
     iy0,
     oyCnt: band.oyCnt,
     outW: win.outW,
@@ -289,7 +450,7 @@ function windowFields(win: Window, band: Band, place: StepPlace, b: Buffers, lan
     pt: win.pt,
     pl: win.pl,
     outBase: place.outRow * b.actWordsPerRow,
-    outPitch: win.outRowBytes / lanes,
+    outPitch: win.outPitch,
     zpIn: win.zpIn,
     zpOut: win.zpOut,
     lo: win.clamp[0],
@@ -297,13 +458,13 @@ function windowFields(win: Window, band: Band, place: StepPlace, b: Buffers, lan
   };
 }
 
-function bandLoad(win: Window, band: Band, row: number): LoadInstr[] {
-  if (band.rows === 0) return [];
-  return [load(win.tag, 'in', win.input.addr + band.y0 * win.inRowBytes, band.rows * win.inRowBytes, row)];
+function bandLoad(win: Window, band: Band, row: number, w: RowWidths): LoadInstr[] {
+  if (win.fc) return loadRows(win.tag, win.input, 0, allRows(win.input), row, w);
+  return loadRows(win.tag, win.input, band.y0, band.rows, row, w);
 }
 
-function bandStore(win: Pick<Window, 'tag' | 'output' | 'outRowBytes'>, band: Band, row: number): StoreInstr {
-  return store(win.tag, win.output.addr + band.oy0 * win.outRowBytes, band.oyCnt * win.outRowBytes, row);
+function bandStore(win: Pick<Window, 'tag' | 'output'>, band: Band, row: number, w: RowWidths): StoreInstr {
+  return storeRows(win.tag, win.output, band.oy0, band.oyCnt, row, w);
 }
 
 /**
@@ -313,7 +474,7 @@ function bandStore(win: Pick<Window, 'tag' | 'output' | 'outRowBytes'>, band: Ba
  */
 function convTiling(win: Window, image: WeightImage, ctx: ProgramContext, where: string): { bands: Band[]; chunks: Chunk[] } {
   const { config: c, widths: w, tiling } = ctx;
-  const geometry = windowGeometry(win);
+  const geometry = windowGeometry(win, c);
   const natural = { bands: planBands(geometry, c, w, where), chunks: planChunks(image, c, w, where) };
   if (natural.bands.length > 1) return natural;
   const weightBytes = natural.chunks.reduce((s, ch) => s + ch.rows, 0) * w.ww;
@@ -338,19 +499,18 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
   const b = buffers(c, w);
   const { image } = placed;
   const { bands, chunks } = convTiling(win, image, ctx, where);
-  const ncgOut = win.output.ncg;
   const outWords = win.output.ncg;
-  const cwStride = 1;
-  const outCwStride = 1;
   const steps: Step[] = [];
   bands.forEach((band, bi) => {
     const place = bandPlace(bands.length, bi, b);
-    const base = windowFields(win, band, place, b, w.lanes);
+    const base = windowFields(win, band, place, b);
+    const cwStride = inCwStride(win, band);
+    const ocs = outCwStride(win, band);
     chunks.forEach((chunk, ci) => {
       const i = steps.length;
       const wRow = chunks.length === 1 ? 0 : (i % 2) * half(b.wRows);
       const pRow = chunks.length === 1 ? 0 : (i % 2) * half(c.paramRows);
-      const loads = ci === 0 && (bands.length > 1 || bi === 0) ? bandLoad(win, band, place.inRow) : [];
+      const loads = ci === 0 && (bands.length > 1 || bi === 0) ? bandLoad(win, band, place.inRow, w) : [];
       if (chunks.length > 1 || i === 0) {
         loads.push(load(win.tag, 'weight', placed.weightAddr + chunk.row0 * w.ww, chunk.rows * w.ww, wRow));
         loads.push(load(win.tag, 'param', placed.paramAddr + chunk.g0 * w.wp, chunk.count * w.wp, pRow));
@@ -369,39 +529,51 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
           gstride: image.groupRows[run.g0]! * b.wWordsPerRow,
           ng: run.count,
           pb0: pRow + run.g0 - chunk.g0,
-          outGoff: firstWord * outCwStride,
+          outGoff: firstWord * ocs,
           g0Lane: (run.g0 * c.peOc) % w.lanes,
           wordsLeft: outWords - firstWord,
-          ncgOut,
+          ncgOut: win.ncgOut,
           cwStride,
-          outCwStride,
+          outCwStride: ocs,
         };
       });
-      const store = ci === chunks.length - 1 ? bandStore(win, band, place.outRow) : undefined;
+      const store = ci === chunks.length - 1 ? bandStore(win, band, place.outRow, w) : undefined;
       steps.push({ loads, computes, ...(store ? { store } : {}) });
     });
   });
   return steps;
 }
 
+/**
+ * Pools: one POOL per band walking the channel words of each pixel, or, for a planar input of
+ * several planes, one POOL per plane (ncg 1): POOL's ncg is both the channel words walked and the
+ * input words between adjacent pixels (kx and, through ncg_sw, ox steps), which are 1 in planar.
+ */
 function poolSteps(win: Window, mode: { multiplier: number; shift: number; average: boolean }, ctx: ProgramContext, where: string): Step[] {
   const { config: c, widths: w } = ctx;
   const b = buffers(c, w);
-  const bands = planBands(windowGeometry(win), c, w, where, ctx.tiling.pipelineBands);
+  const bands = planBands(windowGeometry(win, c), c, w, where, ctx.tiling.pipelineBands);
+  const planes = win.input.ncg;
+  const perPlane = win.input.zeroBlock !== undefined && planes > 1;
   return bands.map((band, bi): Step => {
     const place = bandPlace(bands.length, bi, b);
-    const compute: PoolInstr = {
+    const fields = windowFields(win, band, place, b);
+    const cwStride = inCwStride(win, band);
+    const ocs = outCwStride(win, band);
+    const pool = (cg: number, ncg: number): PoolInstr => ({
       op: 'pool',
       ...common(win.tag),
-      ...windowFields(win, band, place, b, w.lanes),
-      ncg: win.ncgIn,
-      ncgOut: win.ncgIn,
-      cwOff: 0,
-      cwStride: 1,
-      outCwStride: 1,
+      ...fields,
+      inStart: fields.inStart + cg * cwStride,
+      ncg,
+      ncgOut: win.ncgOut,
+      cwOff: cg * ocs,
+      cwStride,
+      outCwStride: ocs,
       ...mode,
-    };
-    return { loads: bandLoad(win, band, place.inRow), computes: [compute], store: bandStore(win, band, place.outRow) };
+    });
+    const computes = perPlane ? Array.from({ length: planes }, (_, cg) => pool(cg, 1)) : [pool(0, planes)];
+    return { loads: bandLoad(win, band, place.inRow, w), computes, store: bandStore(win, band, place.outRow, w) };
   });
 }
 
@@ -427,15 +599,11 @@ function mapWindow(x: LayerInput, l: ConvLayer | PoolLayer, clamp: [number, numb
   const [pt, pl, pb, pr] = l.pads;
   return {
     tag: x.tag,
-    input,
-    output,
+    ...windowTensors(input, output, x.ctx.widths),
     imgH: h,
     imgW: w,
-    inRowBytes: input.pitch,
-    ncgIn: input.ncg,
     outH: windowOut(h, l.kernel[0], l.stride[0], pt, pb),
     outW: windowOut(w, l.kernel[1], l.stride[1], pl, pr),
-    outRowBytes: output.pitch,
     kh: l.kernel[0],
     kw: l.kernel[1],
     sh: l.stride[0],
@@ -452,21 +620,25 @@ function convLayer(x: LayerInput, l: ConvLayer): Step[] {
   return convSteps(mapWindow(x, l, l.clamp), x.ctx.weights.get(x.tag)!, x.ctx, x.where);
 }
 
-/** A 1x1 conv over a 1x1 image whose one pixel is the whole input region. */
+/**
+ * A 1x1 conv over a 1x1 image whose one pixel is the whole input region's data (of a planar
+ * region, every plane's band of all its rows, as the decoder loads it).
+ */
 function fcLayer(x: LayerInput, l: FcLayer): Step[] {
   const input = physicalOf(x.ctx.tensors, l.inputs[0]!);
   const output = physicalOf(x.ctx.tensors, l.output);
+  const words = dataBytes(input) / x.ctx.widths.lanes;
   const win: Window = {
     tag: x.tag,
-    input,
-    output,
+    ...windowTensors(input, output, x.ctx.widths),
+    inRowBytes: dataBytes(input),
+    inPitch: words,
+    ncgIn: words,
+    fc: true,
     imgH: 1,
     imgW: 1,
-    inRowBytes: input.bytes,
-    ncgIn: input.bytes / x.ctx.widths.lanes,
     outH: 1,
     outW: 1,
-    outRowBytes: output.pitch,
     kh: 1,
     kw: 1,
     sh: 1,
@@ -496,34 +668,64 @@ function globalAvgPoolLayer(x: LayerInput, l: GlobalAvgPoolLayer): Step[] {
   return poolSteps(win, { multiplier: l.requant.multiplier[0]!, shift: l.requant.shift[0]!, average: true }, x.ctx, x.where);
 }
 
-/** Both operands of a band sit in the same in-buffer half, A's rows then B's. */
+function lcm(a: number, b: number): number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
+}
+
+/**
+ * Both operands of a band sit in the same in-buffer half, A's rows then B's. HWC operands: one
+ * ADD per band. Planar ones (every tensor of the add zero-block annotated): one ADD per plane,
+ * bands of whole block rows of all three tensors. ADD has one input pitch and walks contiguous
+ * words, so the two layouts cannot mix.
+ */
 function addLayer(x: LayerInput, l: AddLayer): Step[] {
   checkRequant(l.requant, x.where);
   const { config: c, widths: w } = x.ctx;
   const b = buffers(c, w);
   const [a, bIn] = l.inputs.map((n) => physicalOf(x.ctx.tensors, n)) as [TensorLayout, TensorLayout];
   const out = physicalOf(x.ctx.tensors, l.output);
-  const same = (t: TensorLayout) => t.shape.join(',') === out.shape.join(',') && t.pitch === out.pitch;
-  if (!same(a) || !same(bIn)) {
+  const all = [a, bIn, out];
+  const planar = all.filter((t) => t.zeroBlock).length;
+  if (planar > 0 && planar < 3) {
+    const names = all.map((t) => `'${t.name}' ${t.zeroBlock ? 'zero-block (planar)' : 'dense (HWC)'}`).join(', ');
+    throw unsupported(x.where, `an add needs its operands and result all zero-block annotated or none (one ADD walks contiguous words of one layout): ${names}`);
+  }
+  const sameShape = (t: TensorLayout) => t.shape.join(',') === out.shape.join(',');
+  if (!sameShape(a) || !sameShape(bIn) || (planar === 0 && (a.pitch !== out.pitch || bIn.pitch !== out.pitch))) {
     throw unsupported(x.where, `operands laid out as [${a.shape.join(',')}] and [${bIn.shape.join(',')}] differ from the result's [${out.shape.join(',')}]`);
   }
+  if (planar > 0 && a.pitch !== bIn.pitch) {
+    throw unsupported(x.where, `operands '${a.name}' and '${bIn.name}' have planar rows of ${a.pitch} and ${bIn.pitch} bytes (block widths ${a.zeroBlock!.block[2]} and ${bIn.zeroBlock!.block[2]}); one ADD reads both with one pitch`);
+  }
   const [, h, width] = out.shape as [number, number, number];
-  const pitch = out.pitch;
-  const g: BandGeometry = { outH: h, inputRows: (oy0, n) => [oy0, oy0 + n], inRowBytes: 2 * pitch, outRowBytes: pitch };
+  const q = all.reduce((m, t) => lcm(m, rowQuantum(t)), 1);
+  const rowsOf = (t: TensorLayout, band: Band): number => (planar ? roundUp(band.oy0 + band.oyCnt, rowQuantum(t)) - band.oy0 : band.oyCnt);
+  const g: BandGeometry = {
+    outH: h,
+    inputRows: (oy0, n) => [oy0, oy0 + Math.max(...[a, bIn].map((t) => rowsOf(t, { oy0, oyCnt: n, y0: oy0, rows: n })))],
+    inRowBytes: bufferRowBytes(a) + bufferRowBytes(bIn),
+    outRowBytes: bufferRowBytes(out),
+    outQuantum: q,
+    bandLimit: (band) => bitmapLimit(a, rowsOf(a, band), c, 'in') ?? bitmapLimit(bIn, rowsOf(bIn, band), c, 'in') ?? bitmapLimit(out, band.oyCnt, c, 'out'),
+  };
   const bands = planBands(g, c, w, x.where, x.ctx.tiling.pipelineBands);
   return bands.map((band, bi): Step => {
     const { inRow, outRow } = bandPlace(bands.length, bi, b);
-    const bRow = inRow + (band.rows * pitch) / w.wa;
-    const compute: AddInstr = {
+    const rowsA = rowsOf(a, band);
+    const rowsB = rowsOf(bIn, band);
+    const rowsOut = planar ? roundUp(band.oyCnt, rowQuantum(out)) : band.oyCnt;
+    const bRow = inRow + (rowsA * bufferRowBytes(a)) / w.wa;
+    const add = (cg: number): AddInstr => ({
       op: 'add',
       ...common(x.tag),
-      aBase: inRow * b.actWordsPerRow,
-      bBase: bRow * b.actWordsPerRow,
+      aBase: inRow * b.actWordsPerRow + cg * rowsA * (a.pitch / w.lanes),
+      bBase: bRow * b.actWordsPerRow + cg * rowsB * (bIn.pitch / w.lanes),
       rows: band.oyCnt,
-      rowWords: width * out.ncg,
-      inPitch: pitch / w.lanes,
-      outBase: outRow * b.actWordsPerRow,
-      outPitch: pitch / w.lanes,
+      rowWords: planar ? width : width * out.ncg,
+      inPitch: a.pitch / w.lanes,
+      outBase: outRow * b.actWordsPerRow + cg * rowsOut * (out.pitch / w.lanes),
+      outPitch: out.pitch / w.lanes,
       zpA: zeroPointOf(x.model, l.inputs[0]!),
       zpB: zeroPointOf(x.model, l.inputs[1]!),
       zpOut: zeroPointOf(x.model, l.output),
@@ -532,12 +734,11 @@ function addLayer(x: LayerInput, l: AddLayer): Step[] {
       multA: l.requant.multiplier[0]!,
       multB: l.requant.multiplier[1]!,
       shift: l.requant.shift[0]!,
-    };
-    const bytes = band.rows * pitch;
+    });
     return {
-      loads: [load(x.tag, 'in', a.addr + band.y0 * pitch, bytes, inRow), load(x.tag, 'in', bIn.addr + band.y0 * pitch, bytes, bRow)],
-      computes: [compute],
-      store: store(x.tag, out.addr + band.oy0 * pitch, bytes, outRow),
+      loads: [...loadRows(x.tag, a, band.oy0, rowsA, inRow, w), ...loadRows(x.tag, bIn, band.oy0, rowsB, bRow, w)],
+      computes: planar ? Array.from({ length: out.ncg }, (_, cg) => add(cg)) : [add(0)],
+      store: storeRows(x.tag, out, band.oy0, band.oyCnt, outRow, w),
     };
   });
 }
@@ -546,6 +747,7 @@ function addLayer(x: LayerInput, l: AddLayer): Step[] {
  * Channel concat: per band, every input's rows sit in the in buffer one after another and a 1x1
  * average POOL per input requantizes them (its own zero point, multiplier, shift) into its
  * channel words of the output pixels. An input must start at a whole word: a multiple of L.
+ * HWC tensors only.
  */
 function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
   checkRequant(l.requant, x.where);
@@ -553,6 +755,13 @@ function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
   const b = buffers(c, w);
   const ins = l.inputs.map((n) => physicalOf(x.ctx.tensors, n));
   const out = physicalOf(x.ctx.tensors, l.output);
+  const annotated = [...ins, out].find((t) => t.zeroBlock);
+  if (annotated) {
+    throw unsupported(
+      x.where,
+      `concat of zero-block tensors is not supported by the engine: '${annotated.name}' has a zeroBlock annotation (concat writes each input into channel words of wider HWC pixels); remove the annotations of the concat's inputs and result`,
+    );
+  }
   const [, h, width] = out.shape as [number, number, number];
   let channel = 0;
   const offsets = ins.map((t, i) => {
@@ -577,15 +786,11 @@ function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
     ins.forEach((t, i) => {
       const win: Window = {
         tag: x.tag,
-        input: t,
-        output: out,
+        ...windowTensors(t, out, w),
         imgH: h,
         imgW: width,
-        inRowBytes: t.pitch,
-        ncgIn: t.ncg,
         outH: h,
         outW: width,
-        outRowBytes: out.pitch,
         kh: 1,
         kw: 1,
         sh: 1,
@@ -596,11 +801,11 @@ function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
         zpOut,
         clamp: l.clamp,
       };
-      loads.push(...bandLoad(win, band, row));
+      loads.push(...bandLoad(win, band, row, w));
       computes.push({
         op: 'pool',
         ...common(x.tag),
-        ...windowFields(win, band, { inRow: row, outRow: place.outRow }, b, w.lanes),
+        ...windowFields(win, band, { inRow: row, outRow: place.outRow }, b),
         ncg: t.ncg,
         ncgOut: out.ncg,
         cwOff: offsets[i]!,
@@ -612,7 +817,7 @@ function concatLayer(x: LayerInput, l: ConcatLayer): Step[] {
       });
       row += (band.rows * t.pitch) / w.wa;
     });
-    return { loads, computes, store: bandStore({ tag: x.tag, output: out, outRowBytes: out.pitch }, band, place.outRow) };
+    return { loads, computes, store: storeRows(x.tag, out, band.oy0, band.oyCnt, place.outRow, w) };
   });
 }
 

@@ -66,6 +66,17 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
       case 'end':
         return { dram, hazards, instructions: k + 1, bytes: bytesByTag };
       case 'load': {
+        if (f['zb']) {
+          const z = zeroBlockBand(d, c, k, 'LOAD');
+          check(f['target'] === 0, 'a zero-block LOAD targets the in buffer', k);
+          const at = f['row']! * w.wa;
+          check(at + z.total <= buf.in.length, 'zero-block LOAD past the end of the in buffer', k);
+          if (running && overlaps(running.fp.in, { lo: at, hi: at + z.total })) {
+            hazards.push(`instruction ${k}: LOAD overwrites in buffer bytes ${at}..${at + z.total} that compute ${running.index} reads`);
+          }
+          count(d.tag, 'read', decode(z, dram, buf.in, at));
+          break;
+        }
         const t = targets[f['target']!];
         check(t !== undefined, `bad target ${f['target']}`, k);
         const target = t!;
@@ -82,6 +93,18 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
         break;
       }
       case 'store': {
+        if (f['zb']) {
+          const z = zeroBlockBand(d, c, k, 'STORE');
+          const at = f['row']! * w.wa;
+          check(at + z.total <= buf.out.length, 'zero-block STORE past the end of the out buffer', k);
+          check(f['plane_rows'] === z.rows * z.pitch / w.wa && f['row_rows'] === z.pitch / w.wa, 'STORE plane_rows/row_rows disagree with rows, nWb and seg_beats', k);
+          check(f['k_plane_rows'] === z.k * f['plane_rows']! && f['bh_row_rows'] === z.bh * f['row_rows']!, 'STORE k_plane_rows/bh_row_rows disagree', k);
+          if (running && overlaps(running.fp.out, { lo: at, hi: at + z.total })) {
+            hazards.push(`instruction ${k}: STORE reads out buffer bytes ${at}..${at + z.total} that compute ${running.index} writes`);
+          }
+          count(d.tag, 'write', encode(z, L, f['valid_rows']!, f['width']!, f['eps']!, buf.out, at, dram));
+          break;
+        }
         const bytes = f['bytes']!;
         const at = f['row']! * w.wa;
         check(bytes > 0 && bytes % w.wa === 0, `STORE of ${bytes} bytes is not whole rows`, k);
@@ -108,6 +131,139 @@ export function interpret(c: EngineConfig, dram: Uint8Array, progAddr: number, p
 }
 
 type Buffers = { in: Uint8Array; weight: Uint8Array; param: Uint8Array; out: Uint8Array };
+
+// ---------------------------------------------------------------------------------------------
+// Zero blocks (docs/engine.md, "LOAD with zero blocks", "STORE with zero blocks")
+
+/** A band of a planar tensor as a zero-block LOAD/STORE describes it. */
+interface ZbBand {
+  addr: number;
+  planes: number;
+  rows: number;
+  nWb: number;
+  /** bytes of a block row segment: seg_beats * B */
+  seg: number;
+  bh: number;
+  planeBytes: number;
+  bmAddr: number;
+  bmRow: number;
+  /** bitmap bytes of the band: rows / bh * bmRow */
+  bmBytes: number;
+  k: number;
+  zp: number;
+  /** pitchP: bytes of one row of one plane */
+  pitch: number;
+  /** bytes of the band in the buffer: planes * rows * pitchP */
+  total: number;
+}
+
+function zeroBlockBand(d: DecodedInstruction, c: EngineConfig, k: number, what: string): ZbBand {
+  const f = d.fields;
+  const z = {
+    addr: f['addr']!,
+    planes: f['planes']!,
+    rows: f['rows']!,
+    nWb: f['nwb']!,
+    seg: f['seg_beats']! * c.busBytes,
+    bh: f['bh']!,
+    planeBytes: f['plane_bytes']!,
+    bmAddr: f['bm_addr']!,
+    bmRow: f['bm_row']!,
+    bmBytes: f['bytes']!,
+    k: f['k']!,
+    zp: f['zp']!,
+  };
+  const fail = (why: string) => new Error(`instruction ${k}: zero-block ${what}: ${why}`);
+  if (!(z.planes > 0 && z.rows > 0 && z.nWb > 0 && z.seg > 0 && z.bh > 0 && z.k > 0)) throw fail('a zero count');
+  if (z.rows % z.bh !== 0) throw fail(`rows ${z.rows} are not whole block rows of ${z.bh}`);
+  if (z.seg % c.peIc !== 0) throw fail('a segment is not whole words');
+  if (z.bmBytes !== (z.rows / z.bh) * z.bmRow) throw fail(`bitmap bytes ${z.bmBytes} are not rows / bh * bm_row = ${(z.rows / z.bh) * z.bmRow}`);
+  // The decoder's bitmap buffer is a 32nd of the in buffer, the encoder's of the out buffer, at least two beats.
+  const room = Math.max(2 * c.busBytes, Math.floor(Math.floor((what === 'LOAD' ? c.inBufBytes : c.outBufBytes) / 32) / c.busBytes) * c.busBytes);
+  if (z.bmBytes > room) throw fail(`${z.bmBytes} bitmap bytes exceed the ${room}-byte bitmap buffer`);
+  if (Math.ceil(Math.ceil(z.planes / z.k) * z.nWb / 8) > z.bmRow || z.bmRow % c.busBytes !== 0) throw fail(`bm_row ${z.bmRow} does not hold the row's bits in whole beats`);
+  const pitch = z.nWb * z.seg;
+  if (z.planeBytes < z.rows * pitch) throw fail('a plane is smaller than the band');
+  return { ...z, pitch, total: z.planes * z.rows * pitch };
+}
+
+/** Bit (cb, wb) of bitmap row hb of a band's bitmap. */
+function bitOf(z: ZbBand, bm: Uint8Array, hb: number, cb: number, wb: number): number {
+  const bit = cb * z.nWb + wb;
+  return (bm[hb * z.bmRow + (bit >> 3)]! >> (bit & 7)) & 1;
+}
+
+/**
+ * The decoder: the band's bitmap rows, then planes, rows and segments in buffer order; a
+ * segment of a non-zero block is read, one of a zero block becomes zero-point bytes. Returns the
+ * bytes read (bitmap included).
+ */
+function decode(z: ZbBand, dram: Uint8Array, buf: Uint8Array, at: number): number {
+  if (z.bmAddr + z.bmBytes > dram.length) throw new Error('zero-block LOAD: bitmap past the end of DRAM');
+  const bm = dram.slice(z.bmAddr, z.bmAddr + z.bmBytes);
+  let read = z.bmBytes;
+  for (let cg = 0; cg < z.planes; cg++) {
+    for (let r = 0; r < z.rows; r++) {
+      for (let wb = 0; wb < z.nWb; wb++) {
+        const dst = at + (cg * z.rows + r) * z.pitch + wb * z.seg;
+        if (bitOf(z, bm, Math.floor(r / z.bh), Math.floor(cg / z.k), wb)) {
+          const src = z.addr + cg * z.planeBytes + r * z.pitch + wb * z.seg;
+          if (src + z.seg > dram.length) throw new Error('zero-block LOAD: segment past the end of DRAM');
+          buf.set(dram.subarray(src, src + z.seg), dst);
+          read += z.seg;
+        } else {
+          buf.fill(z.zp & 0xff, dst, dst + z.seg);
+        }
+      }
+    }
+  }
+  return read;
+}
+
+/**
+ * The encoder. Pass 1: a block is non-zero when a byte at a real position (row < validRows,
+ * column < W, every lane of its planes) is farther than eps from the zero point. Pass 2: every
+ * segment of a non-zero block, all of the block's rows. Pass 3: the bitmap rows. Returns the
+ * bytes written.
+ */
+function encode(z: ZbBand, L: number, validRows: number, width: number, eps: number, buf: Uint8Array, at: number, dram: Uint8Array): number {
+  const bw = z.seg / L;
+  const nCb = Math.ceil(z.planes / z.k);
+  const bm = new Uint8Array(z.bmBytes);
+  for (let hb = 0; hb < z.rows / z.bh; hb++) {
+    for (let cb = 0; cb < nCb; cb++) {
+      for (let wb = 0; wb < z.nWb; wb++) {
+        let nonZero = false;
+        for (let cg = cb * z.k; cg < Math.min(z.planes, (cb + 1) * z.k) && !nonZero; cg++) {
+          for (let r = hb * z.bh; r < Math.min(validRows, (hb + 1) * z.bh) && !nonZero; r++) {
+            for (let x = wb * bw; x < Math.min(width, (wb + 1) * bw) && !nonZero; x++) {
+              const word = at + (cg * z.rows + r) * z.pitch + x * L;
+              for (let l = 0; l < L; l++) if (Math.abs(s8(buf[word + l]!) - z.zp) > eps) nonZero = true;
+            }
+          }
+        }
+        const bit = cb * z.nWb + wb;
+        if (nonZero) bm[hb * z.bmRow + (bit >> 3)]! |= 1 << (bit & 7);
+      }
+    }
+  }
+  let written = 0;
+  for (let cg = 0; cg < z.planes; cg++) {
+    for (let r = 0; r < z.rows; r++) {
+      for (let wb = 0; wb < z.nWb; wb++) {
+        if (!bitOf(z, bm, Math.floor(r / z.bh), Math.floor(cg / z.k), wb)) continue;
+        const src = at + (cg * z.rows + r) * z.pitch + wb * z.seg;
+        const dst = z.addr + cg * z.planeBytes + r * z.pitch + wb * z.seg;
+        if (dst + z.seg > dram.length) throw new Error('zero-block STORE: segment past the end of DRAM');
+        dram.set(buf.subarray(src, src + z.seg), dst);
+        written += z.seg;
+      }
+    }
+  }
+  if (z.bmAddr + z.bmBytes > dram.length) throw new Error('zero-block STORE: bitmap past the end of DRAM');
+  dram.set(bm, z.bmAddr);
+  return written + z.bmBytes;
+}
 
 function conv(d: DecodedInstruction, c: EngineConfig, buf: Buffers, L: number, ww: number, wp: number): Footprint {
   const f = d.fields as Record<string, number>;

@@ -1,9 +1,10 @@
 import { compileEngine, type EngineCompilation } from '../../generator/engine/build.js';
+import type { Tiling } from '../../generator/engine/program.js';
 import type { EngineConfig } from '../../generator/engine/config.js';
 import { packTensor, physicalOf, unpackTensor } from '../../generator/engine/layout.js';
 import { quantizeInput, runGolden } from '../../src/golden/run.js';
 import { inferOutputShape } from '../../src/ir/shapes.js';
-import type { Clamp, Layer, Model, Requant, TensorInfo } from '../../src/ir/types.js';
+import type { Clamp, ConvLayer, Layer, Model, Requant, TensorInfo } from '../../src/ir/types.js';
 import { validateModel } from '../../src/ir/validate.js';
 import { interpret } from './engine-interp.js';
 import { mulberry32 } from './prng.js';
@@ -40,6 +41,16 @@ export class IrBuilder {
     return this.tensors.find((t) => t.name === name)!.shape;
   }
 
+  /** Annotates a tensor for zero-block skipping. */
+  zeroBlock(name: string, block: [number, number, number], epsilon = 0): string {
+    this.tensors.find((t) => t.name === name)!.zeroBlock = { block, epsilon };
+    return name;
+  }
+
+  private zeroPoint(name: string): number {
+    return this.tensors.find((t) => t.name === name)!.quant.zeroPoint;
+  }
+
   /** A multiplier in [2^14, 2^15) and a shift that keeps results of an accumulator of typical size `acc` near +-60. */
   private requant(n: number, acc: number): Requant {
     const shift = Math.max(1, Math.round(14.5 + Math.log2(Math.max(1, acc) / 60)));
@@ -66,7 +77,14 @@ export class IrBuilder {
     return Int8Array.from({ length: n }, () => this.int(-127, 127));
   }
 
-  conv(x: string, o: { co: number; k: number | [number, number]; s?: number | [number, number]; p?: [number, number, number, number] | number; groups?: number }): string {
+  /**
+   * relu: the clamp starts at the output's zero point; bias: the range biases are drawn from
+   * (negative ones make a ReLU conv over an all-zero window output exact zeros).
+   */
+  conv(
+    x: string,
+    o: { co: number; k: number | [number, number]; s?: number | [number, number]; p?: [number, number, number, number] | number; groups?: number; relu?: boolean; bias?: [number, number] },
+  ): string {
     const ci = this.shapeOf(x)[0]!;
     const [kh, kw] = typeof o.k === 'number' ? [o.k, o.k] : o.k;
     const stride: [number, number] = typeof o.s === 'object' ? o.s : [o.s ?? 1, o.s ?? 1];
@@ -75,7 +93,8 @@ export class IrBuilder {
     const groups = o.groups ?? 1;
     const fanIn = (ci / groups) * kh * kw;
     const n = this.layers.length;
-    return this.push({
+    const [blo, bhi] = o.bias ?? [-3000, 3000];
+    const layer: ConvLayer = {
       op: 'conv',
       name: `conv${n}`,
       inputs: [x],
@@ -85,10 +104,13 @@ export class IrBuilder {
       pads,
       groups,
       weights: this.bytes(o.co * fanIn),
-      bias: Int32Array.from({ length: o.co }, () => this.int(-3000, 3000)),
+      bias: Int32Array.from({ length: o.co }, () => this.int(blo, bhi)),
       requant: this.requant(o.co, 3000 * Math.sqrt(fanIn)),
       clamp: this.clamp(),
-    });
+    };
+    const out = this.push(layer);
+    if (o.relu) layer.clamp = [this.zeroPoint(out), 127];
+    return out;
   }
 
   fc(x: string, co: number): string {
@@ -164,11 +186,18 @@ export interface EngineRun {
   outputs: Int8Array[];
   golden: Int8Array[];
   hazards: string[];
+  /** DRAM bytes per layer tag the interpreter moved (every beat, bitmap rows included) */
+  bytes: Map<number, { read: number; write: number }>;
+  /** every region's values after the run (views left out), as read back from DRAM */
+  tensors: Map<string, Int8Array>;
+  /** the golden model's tensors */
+  goldenTensors: Map<string, Int8Array>;
+  dram: Uint8Array;
 }
 
 /** Compiles, runs one sample in the reference interpreter and in the golden model. */
-export function runOnEngine(model: Model, config: EngineConfig, input: ArrayLike<number>): EngineRun {
-  const compilation = compileEngine(model, config);
+export function runOnEngine(model: Model, config: EngineConfig, input: ArrayLike<number>, tiling?: Tiling): EngineRun {
+  const compilation = compileEngine(model, config, model.source.file, tiling);
   const { map } = compilation;
   const L = config.peIc;
   const byName = new Map(map.tensors.map((t) => [t.name, t]));
@@ -177,12 +206,24 @@ export function runOnEngine(model: Model, config: EngineConfig, input: ArrayLike
   const info = model.tensors.find((t) => t.name === map.input)!;
   const region = physicalOf(byName, map.input);
   dram.set(packTensor(region, L, quantizeInput(info, input)), region.addr);
-  const { hazards } = interpret(config, dram, map.program.addr, map.program.count);
-  const outputs = map.outputs.map((name) => {
+  const { hazards, bytes } = interpret(config, dram, map.program.addr, map.program.count);
+  const read = (name: string): Int8Array => {
     const r = physicalOf(byName, name);
     return unpackTensor(r, L, dram.subarray(r.addr, r.addr + r.bytes));
-  });
-  return { compilation, outputs, golden: runGolden(model, input).outputsInt, hazards };
+  };
+  const outputs = map.outputs.map(read);
+  const tensors = new Map(map.tensors.filter((t) => t.viewOf === undefined).map((t) => [t.name, read(t.name)]));
+  const golden = runGolden(model, input);
+  return {
+    compilation,
+    outputs,
+    golden: golden.outputsInt,
+    hazards,
+    bytes,
+    tensors,
+    goldenTensors: new Map([...golden.tensors].map(([k, v]) => [k, v.data])),
+    dram,
+  };
 }
 
 /** Float inputs in [0, 1) for a model's input shape. */
