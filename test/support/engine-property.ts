@@ -5,6 +5,7 @@ import { buildEngine } from '../../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../generator/engine/config.js';
 import { EXIT_UNSUPPORTED, GatecError } from '../../src/errors.js';
 import { importOnnx } from '../../src/frontend/onnx/import.js';
+import type { Model, TensorInfo } from '../../src/ir/types.js';
 import { simulateEngine } from '../../src/sim/engine-sim.js';
 import { mulberry32 } from './prng.js';
 import { buildQdqNetwork, networkSpec, type NetworkSpec } from './random-network.js';
@@ -26,6 +27,8 @@ export interface EngineCase {
   config: number;
   dramBytesPerCycle: number;
   dramLatency: number;
+  /** zero-block annotations: none, or a seed choosing tensors, block heights and epsilons */
+  zeroBlocks: number | null;
 }
 
 export const engineCase: fc.Arbitrary<EngineCase> = fc.record({
@@ -33,7 +36,28 @@ export const engineCase: fc.Arbitrary<EngineCase> = fc.record({
   config: fc.integer({ min: 0, max: PROPERTY_CONFIGS.length - 1 }),
   dramBytesPerCycle: fc.constantFrom(1, 3, 8, 64),
   dramLatency: fc.constantFrom(1, 7, 40),
+  zeroBlocks: fc.option(fc.integer({ min: 1, max: 2 ** 30 }), { freq: 2 }),
 });
+
+/**
+ * Annotates some activation tensors with zero blocks the engine can skip: bc = L lanes, bw the
+ * narrowest whole-beat segment, bh 1 or 2, epsilon 0..40 (large enough to zero whole blocks).
+ * Tensors a block does not fit, views and the model's outputs stay dense.
+ */
+export function annotateZeroBlocks(model: Model, config: EngineConfig, seed: number): Model {
+  const rng = mulberry32(seed);
+  const views = new Set(model.layers.filter((l) => l.op === 'reshape').map((l) => l.output));
+  const L = config.peIc;
+  const bw = Math.max(1, config.busBytes / L);
+  const tensors = model.tensors.map((t): TensorInfo => {
+    if (views.has(t.name) || model.outputs.includes(t.name) || t.shape.length !== 3 || rng() < 0.4) return t;
+    const [c, h, w] = t.shape as [number, number, number];
+    const bh = rng() < 0.5 ? 1 : 2;
+    if (c < L || h < bh || w < bw) return t;
+    return { ...t, zeroBlock: { block: [L, bh, bw], epsilon: [0, 4, 12, 40][Math.floor(rng() * 4)]! } };
+  });
+  return { ...model, tensors };
+}
 
 export type EngineCaseOutcome = { kind: 'match'; cycles: number } | { kind: 'unsupported'; reason: string };
 
@@ -46,10 +70,12 @@ export type EngineCaseOutcome = { kind: 'match'; cycles: number } | { kind: 'uns
 export async function runEngineCase(c: EngineCase, work: string, id: string): Promise<EngineCaseOutcome> {
   const onnx = join(work, `${id}.onnx`);
   await writeFile(onnx, buildQdqNetwork(c.spec));
-  const { model } = await importOnnx(onnx);
+  const config = { ...PROPERTY_CONFIGS[c.config]! };
+  const imported = (await importOnnx(onnx)).model;
+  const model = c.zeroBlocks === null ? imported : annotateZeroBlocks(imported, config, c.zeroBlocks);
   const dir = join(work, id);
   try {
-    await buildEngine(model, { ...PROPERTY_CONFIGS[c.config]! }, dir);
+    await buildEngine(model, config, dir);
   } catch (e) {
     if (e instanceof GatecError && e.exitCode === EXIT_UNSUPPORTED) return { kind: 'unsupported', reason: e.message };
     throw e;
