@@ -280,5 +280,7 @@ describe('activation layout: planar regions of zero-block tensors', () => {
     bad([4, 2, 2], /^zb\.gir\.json: tensor 't0': the engine cannot skip zero blocks of 4x2x2: bc = 4 is not a multiple of the 8 lanes of an activation word \(PeIc\)$/);
     bad([8, 1, 1], /^zb\.gir\.json: tensor 't0': the engine cannot skip zero blocks of 8x1x1: a block row segment of bw\*L = 1\*8 = 8 bytes is not whole 16-byte DRAM beats \(--bus-bytes\)$/);
     bad([1, 1, 1], /bc = 1 is not a multiple .*; a block row segment .* not whole 16-byte DRAM beats/);
+    model.tensors.find((t) => t.name === y)!.shape = [20, 6, 300];
+    bad([8, 1, 256], /^zb\.gir\.json: tensor 't0': the engine cannot skip zero blocks of 8x1x256: a block row segment of bw\*L = 2048 bytes is 128 beats, more than one 64-beat burst$/);
   });
 });

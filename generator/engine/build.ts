@@ -13,7 +13,8 @@ import { rowWidths, validateEngineConfig, type EngineConfig, type RowWidths } fr
 import { encodeProgram, INSTRUCTION_BYTES, type Instr } from './isa.js';
 import { allocateActivations, physicalOf, regionAlignment, type TensorLayout } from './layout.js';
 import { compileProgram, DEFAULT_TILING, type PlacedWeights, type Tiling } from './program.js';
-import { predictTiming, type TimingPrediction } from './timing.js';
+import { predictTiming, TIMING_MODEL, type TimingPrediction } from './timing.js';
+import { tensorOfTransfer } from './zero-traffic.js';
 import { convWeightImage, fcWeightImage, type WeightImage } from './weights.js';
 
 /** mem/map.json (docs/engine.md, "Output directory"). */
@@ -33,9 +34,29 @@ export interface LayerReport {
   op: string;
   tag: number;
   macs: number;
+  /** predicted; for a layer that moves zero-block tensors, with every segment moved (dense) */
   cycles: number;
+  /** exact; for a layer that moves zero-block tensors, with every segment moved (dense) */
   dramRead: number;
   dramWrite: number;
+  /**
+   * Present when the layer reads or writes zero-block (planar) tensors: their names. Its bytes and
+   * cycles above are the dense figures (every block moved, bitmap rows included); what it moves
+   * depends on the sample, which `gatec sim --json` predicts exactly and measures.
+   */
+  zeroBlock?: { read: string[]; write: string[] };
+}
+
+/** A zero-block (planar) tensor of the build. */
+export interface ZeroBlockTensorReport {
+  name: string;
+  block: [number, number, number];
+  epsilon: number;
+  blocks: number;
+  /** bytes of one read or write of the whole tensor with every block moved, bitmap rows included */
+  denseBytes: number;
+  /** of which bitmap rows */
+  bitmapBytes: number;
 }
 
 export interface EngineReport {
@@ -45,6 +66,8 @@ export interface EngineReport {
   totals: { macs: number; cycles: number; timeUs: number; dramRead: number; dramWrite: number; fetchRead: number };
   program: { instructions: number; bytes: number };
   dram: { bytes: number; imageBytes: number; weightBytes: number; activationBytes: number };
+  /** only for builds with zero-block tensors */
+  zeroBlock?: { tensors: ZeroBlockTensorReport[] };
 }
 
 export interface EngineCompilation {
@@ -136,23 +159,52 @@ export function compileEngine(model: Model, config: EngineConfig, source: string
     outputs: [...model.outputs],
     tensors,
   };
-  const timing = predictTiming(program, c);
-  const report = buildReport(model, c, timing, { program: code.length, image: image.length, weights: weights.end, dram: dramBytes });
+  // Dense figures: every segment of a zero-block transfer moved.
+  const timing = predictTiming(program, c, TIMING_MODEL, { tensors });
+  const report = buildReport(model, c, timing, program, tensors, { program: code.length, image: image.length, weights: weights.end, dram: dramBytes });
   return { config: c, widths: w, program, image, map, timing, report };
+}
+
+/** Per layer tag, the zero-block tensors its LOADs and STOREs move through the decoder and the encoder. */
+function zeroBlockTransfers(program: readonly Instr[], tensors: readonly TensorLayout[]): Map<number, { read: string[]; write: string[] }> {
+  const out = new Map<number, { read: string[]; write: string[] }>();
+  for (const i of program) {
+    if ((i.op !== 'load' && i.op !== 'store') || !i.zb) continue;
+    const name = tensorOfTransfer(i.zb, tensors).name;
+    const e = out.get(i.tag) ?? { read: [], write: [] };
+    const list = i.op === 'load' ? e.read : e.write;
+    if (!list.includes(name)) list.push(name);
+    out.set(i.tag, e);
+  }
+  return out;
 }
 
 function buildReport(
   model: Model,
   c: EngineConfig,
   timing: TimingPrediction,
+  program: readonly Instr[],
+  tensors: readonly TensorLayout[],
   sizes: { program: number; image: number; weights: number; dram: number },
 ): EngineReport {
   const shapes = tensorShapes(model);
   const byTag = new Map(timing.tags.map((t) => [t.tag, t]));
+  const zb = zeroBlockTransfers(program, tensors);
   const layers = model.layers.map((l, tag): LayerReport => {
     const t = byTag.get(tag);
-    return { name: l.name, op: l.op, tag, macs: layerMacs(l, shapes), cycles: t?.cycles ?? 0, dramRead: t?.dramRead ?? 0, dramWrite: t?.dramWrite ?? 0 };
+    const z = zb.get(tag);
+    return {
+      name: l.name,
+      op: l.op,
+      tag,
+      macs: layerMacs(l, shapes),
+      cycles: t?.cycles ?? 0,
+      dramRead: t?.dramRead ?? 0,
+      dramWrite: t?.dramWrite ?? 0,
+      ...(z ? { zeroBlock: z } : {}),
+    };
   });
+  const planar = tensors.filter((t) => t.zeroBlock && t.viewOf === undefined);
   const sum = (k: 'macs' | 'dramRead' | 'dramWrite'): number => layers.reduce((a, l) => a + l[k], 0);
   return {
     model: model.name,
@@ -168,6 +220,16 @@ function buildReport(
     },
     program: { instructions: sizes.program / INSTRUCTION_BYTES, bytes: sizes.program },
     dram: { bytes: sizes.dram, imageBytes: sizes.image, weightBytes: sizes.weights, activationBytes: sizes.dram - sizes.image },
+    ...(planar.length > 0
+      ? {
+          zeroBlock: {
+            tensors: planar.map((t): ZeroBlockTensorReport => {
+              const z = t.zeroBlock!;
+              return { name: t.name, block: z.block, epsilon: z.epsilon, blocks: z.nCb * z.nHb * z.nWb, denseBytes: t.bytes, bitmapBytes: t.bytes - z.bitmapOffset };
+            }),
+          },
+        }
+      : {}),
   };
 }
 

@@ -455,3 +455,124 @@ export function disassemble(bytes: Uint8Array): string[] {
   }
   return lines;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Programs back from their bytes (the simulation side has dram.bin, not the compiler's objects)
+
+const TARGET_NAMES = Object.keys(LOAD_TARGETS) as LoadTarget[];
+
+function zeroBlockOf(f: Record<string, number>): ZeroBlockDma {
+  return {
+    planes: f['planes']!,
+    rows: f['rows']!,
+    nWb: f['nwb']!,
+    segBeats: f['seg_beats']!,
+    bh: f['bh']!,
+    planeBytes: f['plane_bytes']!,
+    bitmapAddr: f['bm_addr']!,
+    bitmapRowBytes: f['bm_row']!,
+    k: f['k']!,
+    zeroPoint: f['zp']!,
+  };
+}
+
+/** The instruction an encoded one stands for: encodeInstruction of the result gives the same bytes. */
+export function instructionOf(d: DecodedInstruction): Instr {
+  const f = d.fields;
+  const common = { tag: d.tag, waitDma: d.waitDma, waitCmp: d.waitCmp };
+  const window = () => ({
+    inStart: f['in_start']!,
+    imgH: f['img_h']!,
+    imgW: f['img_w']!,
+    inPitch: f['in_pitch']!,
+    iy0: f['iy0']!,
+    oyCnt: f['oy_cnt']!,
+    outW: f['out_w']!,
+    kh: f['kh']!,
+    kw: f['kw']!,
+    sh: f['sh']!,
+    sw: f['sw']!,
+    pt: f['pt']!,
+    pl: f['pl']!,
+    outBase: f['out_base']!,
+    outPitch: f['out_pitch']!,
+    zpIn: f['zp_in']!,
+    zpOut: f['zp_out']!,
+    lo: f['lo']!,
+    hi: f['hi']!,
+  });
+  switch (d.op) {
+    case 'end':
+      return { op: 'end', ...common };
+    case 'load': {
+      const target = TARGET_NAMES[f['target']!];
+      if (target === undefined) throw new Error(`engine: LOAD target ${f['target']} is not one of ${TARGET_NAMES.join(', ')}`);
+      return { op: 'load', ...common, addr: f['addr']!, bytes: f['bytes']!, target, row: f['row']!, ...(f['zb'] ? { zb: zeroBlockOf(f) } : {}) };
+    }
+    case 'store': {
+      const zb: ZeroBlockStore | undefined = f['zb']
+        ? { ...zeroBlockOf(f), validRows: f['valid_rows']!, width: f['width']!, epsilon: f['eps']!, planeRows: f['plane_rows']!, rowRows: f['row_rows']! }
+        : undefined;
+      return { op: 'store', ...common, addr: f['addr']!, bytes: f['bytes']!, row: f['row']!, ...(zb ? { zb } : {}) };
+    }
+    case 'conv':
+      return {
+        op: 'conv',
+        ...common,
+        ...window(),
+        ncgIn: f['ncg_in']!,
+        ciw0Off: f['ciw0_off']!,
+        nciw: f['nciw']!,
+        wb0: f['wb0']!,
+        gstride: f['gstride']!,
+        ng: f['ng']!,
+        pb0: f['pb0']!,
+        outGoff: f['out_goff']!,
+        g0Lane: f['g0_lane']!,
+        wordsLeft: f['words_left']!,
+        ncgOut: f['ncg_out']!,
+        cwStride: f['cw_stride']!,
+        outCwStride: f['out_cw_stride']!,
+      };
+    case 'pool':
+      return {
+        op: 'pool',
+        ...common,
+        ...window(),
+        ncg: f['ncg']!,
+        ncgOut: f['ncg_out']!,
+        cwOff: f['cw_off']!,
+        cwStride: f['cw_stride']!,
+        outCwStride: f['out_cw_stride']!,
+        multiplier: f['multiplier']!,
+        shift: f['shift']!,
+        average: f['mode'] === 1,
+      };
+    case 'add':
+      return {
+        op: 'add',
+        ...common,
+        aBase: f['a_base']!,
+        bBase: f['b_base']!,
+        rows: f['rows']!,
+        rowWords: f['row_words']!,
+        inPitch: f['in_pitch']!,
+        outBase: f['out_base']!,
+        outPitch: f['out_pitch']!,
+        zpA: f['zp_a']!,
+        zpB: f['zp_b']!,
+        zpOut: f['zp_out']!,
+        lo: f['lo']!,
+        hi: f['hi']!,
+        multA: f['mult_a']!,
+        multB: f['mult_b']!,
+        shift: f['shift']!,
+      };
+  }
+}
+
+/** `count` instructions from byte `addr` of an image (mem/dram.bin holds the program at map.json's program.addr). */
+export function decodeProgram(image: Uint8Array, addr: number, count: number): Instr[] {
+  if (addr + count * INSTRUCTION_BYTES > image.length) throw new Error(`engine: a program of ${count} instructions at ${addr} does not fit ${image.length} bytes`);
+  return Array.from({ length: count }, (_, k) => instructionOf(decodeInstruction(image, addr + k * INSTRUCTION_BYTES)));
+}

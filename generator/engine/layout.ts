@@ -69,16 +69,20 @@ export function regionSize(shape: readonly [number, number, number], w: RowWidth
   return { ncg, pitch, bytes: h * pitch };
 }
 
+/** Beats of the longest burst on the memory port; a block row segment is one burst. */
+export const MAX_SEGMENT_BEATS = 64;
+
 /**
  * Why the engine cannot skip zero blocks of this shape on this configuration (docs/engine.md,
  * "Planar layout"), or undefined: a block must be whole activation words deep (bc a multiple of
- * L) and a block's row segment whole DRAM beats (bw*L a multiple of B).
+ * L) and a block's row segment whole DRAM beats (bw*L a multiple of B), at most one burst.
  */
 export function zeroBlockConstraint(block: readonly number[], w: Pick<RowWidths, 'lanes' | 'bus'>): string | undefined {
   const [bc, , bw] = block as [number, number, number];
   const problems: string[] = [];
   if (bc % w.lanes !== 0) problems.push(`bc = ${bc} is not a multiple of the ${w.lanes} lanes of an activation word (PeIc)`);
   if ((bw * w.lanes) % w.bus !== 0) problems.push(`a block row segment of bw*L = ${bw}*${w.lanes} = ${bw * w.lanes} bytes is not whole ${w.bus}-byte DRAM beats (--bus-bytes)`);
+  else if ((bw * w.lanes) / w.bus > MAX_SEGMENT_BEATS) problems.push(`a block row segment of bw*L = ${bw * w.lanes} bytes is ${(bw * w.lanes) / w.bus} beats, more than one ${MAX_SEGMENT_BEATS}-beat burst`);
   if (problems.length === 0) return undefined;
   return `the engine cannot skip zero blocks of ${block.join('x')}: ${problems.join('; ')}`;
 }

@@ -1,5 +1,6 @@
-import type { EngineConfig } from './config.js';
+import { rowWidths, type EngineConfig } from './config.js';
 import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
+import { zeroBlockTransfer, type PlanarTensor, type SampleBitmaps } from './zero-traffic.js';
 
 /**
  * Cycle model of the engine running a program against the harness' DRAM (docs/engine.md, "Issue
@@ -36,6 +37,15 @@ export const TIMING_MODEL = {
   storeDoneLatency: 0,
   /** END issue to done_o */
   endToDone: 1,
+  // Zero-block transfers (docs/engine.md, "LOAD/STORE with zero blocks"); approximate.
+  /** decoder: the bitmap's last beat to its first segment request */
+  zbBitmapToWalk: 2,
+  /** decoder: cycles per zero-point buffer row it writes for a zero block's segment */
+  zbFillCyclesPerRow: 1,
+  /** encoder pass 1: cycles per out-buffer row it reads to flag the blocks */
+  zbPass1CyclesPerRow: 1,
+  /** encoder: pass 1's last row to pass 2's first write beat */
+  zbPass1ToWrite: 3,
 } as const;
 
 export type TimingModel = { readonly [K in keyof typeof TIMING_MODEL]: number };
@@ -78,11 +88,20 @@ class ReadChannel {
 
 /** A LOAD whose bursts are placed on the read channel one at a time, interleaved with fetches. */
 interface ActiveLoad {
-  beatsLeft: number;
+  /** beats of each burst, in request order */
+  bursts: number[];
+  /** the next burst to place */
+  next: number;
+  /** a zero-block LOAD's bitmap bursts come first; the segments wait for the bitmap's data */
+  bitmapBursts: number;
   nextRequest: number;
   /** data-end cycles of the bursts in flight, oldest first */
   inFlight: number[];
   end: number;
+  /** when the bitmap's last beat arrived (zero-block LOAD) */
+  bitmapEnd: number;
+  /** cycles the decoder writes zero-point rows (zero-block LOAD) */
+  fillCycles: number;
 }
 
 export interface TagTiming {
@@ -103,11 +122,21 @@ export interface TimingPrediction {
 }
 
 /**
+ * The sample a program with zero-block transfers runs on: the memory map's tensors and, per
+ * planar tensor, its block flags (zero-traffic.ts). Without flags every segment moves: the dense
+ * figures of report.json.
+ */
+export interface ZeroBlockSample {
+  tensors: readonly PlanarTensor[];
+  bitmaps?: SampleBitmaps;
+}
+
+/**
  * Replays the program's issue: instructions in order, one per cycle at most, each when it has
  * been fetched, its unit is idle and its wait bits hold. The read channel is shared by the DMA's
  * bursts (at most 4 outstanding) and instruction fetch blocks, in request order.
  */
-export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL): TimingPrediction {
+export function predictTiming(program: readonly Instr[], c: EngineConfig, m: TimingModel = TIMING_MODEL, zero: ZeroBlockSample = { tensors: [] }): TimingPrediction {
   const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
   const read = new ReadChannel(c.dramLatency, beatCycles);
   const n = program.length;
@@ -135,19 +164,23 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
     blockEnd.push(read.request(at, blockSize(blockEnd.length) * instrBeats).end);
   };
   const placeBurst = (l: ActiveLoad): void => {
-    const beats = Math.min(m.maxBurstBeats, l.beatsLeft);
+    const beats = l.bursts[l.next++]!;
     const { accepted, end } = read.request(l.nextRequest, beats);
-    l.beatsLeft -= beats;
     l.inFlight.push(end);
     l.end = end;
     const oldest = l.inFlight.length >= m.dmaOutstandingBursts ? l.inFlight.shift()! : -Infinity;
     l.nextRequest = Math.max(accepted + 1, oldest);
+    if (l.next === l.bitmapBursts) {
+      // The decoder walks the segments once the bitmap is in its buffer.
+      l.bitmapEnd = end;
+      l.nextRequest = Math.max(l.nextRequest, end + m.zbBitmapToWalk);
+    }
   };
   /** Places requests in time order until `done` holds. */
   const placeUntil = (done: () => boolean): void => {
     while (!done()) {
       const fetchAt = nextFetchAt();
-      const burstAt = load && load.beatsLeft > 0 ? load.nextRequest : Infinity;
+      const burstAt = load && load.next < load.bursts.length ? load.nextRequest : Infinity;
       if (fetchAt === Infinity && burstAt === Infinity) throw new Error('engine timing: nothing left to place');
       // The port arbiter lets a fetch go first (its bursts are short).
       if (fetchAt <= burstAt) placeFetch(fetchAt);
@@ -173,8 +206,9 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
   const finishLoad = (): void => {
     if (!load) return;
     const l = load;
-    placeUntil(() => l.beatsLeft === 0);
-    dmaIdle = l.end + m.loadWriteLatency;
+    placeUntil(() => l.next === l.bursts.length);
+    const fills = l.bitmapBursts > 0 ? l.bitmapEnd + m.zbBitmapToWalk + l.fillCycles : -Infinity;
+    dmaIdle = Math.max(l.end, fills) + m.loadWriteLatency;
     load = undefined;
   };
 
@@ -201,15 +235,23 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
     noteRoom(i + 1, t + 1);
 
     switch (ins.op) {
-      case 'load':
-        tagOf(ins.tag).dramRead += ins.bytes;
-        load = startLoad(ins, t + m.dmaRequestDelay, c.busBytes);
+      case 'load': {
+        load = startLoad(ins, t + m.dmaRequestDelay, c, m, zero);
+        tagOf(ins.tag).dramRead += load.bursts.reduce((a, b) => a + b, 0) * c.busBytes;
         break;
+      }
       case 'store': {
-        tagOf(ins.tag).dramWrite += ins.bytes;
+        let bytes = ins.bytes;
+        let ready = t + m.storeReadLatency;
+        if (ins.zb) {
+          // Pass 1 reads the band's out-buffer rows; pass 2 writes the non-zero segments, pass 3 the bitmap rows.
+          bytes = zeroBlockTransfer(ins.zb, zero.tensors, c.busBytes, zero.bitmaps).bytes;
+          ready += ins.zb.planes * ins.zb.planeRows * m.zbPass1CyclesPerRow + m.zbPass1ToWrite;
+        }
+        tagOf(ins.tag).dramWrite += bytes;
         // The first beat also waits for a beat's worth of write credit, banked from the request on.
-        const first = Math.max(t + m.storeReadLatency, t + m.storeRequestDelay + Math.ceil(beatCycles), wrFree);
-        wrFree = first + Math.floor((ins.bytes / c.busBytes - 1) * beatCycles) + 1;
+        const first = Math.max(ready, t + m.storeRequestDelay + Math.ceil(beatCycles), wrFree);
+        wrFree = first + Math.floor((bytes / c.busBytes - 1) * beatCycles) + 1;
         dmaIdle = wrFree + m.storeDoneLatency;
         break;
       }
@@ -228,6 +270,28 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
   };
 }
 
-function startLoad(l: LoadInstr, at: number, busBytes: number): ActiveLoad {
-  return { beatsLeft: l.bytes / busBytes, nextRequest: at, inFlight: [], end: at };
+/** Bursts of at most maxBurstBeats for `beats` beats. */
+function split(beats: number, max: number): number[] {
+  const out: number[] = [];
+  for (let left = beats; left > 0; left -= max) out.push(Math.min(max, left));
+  return out;
+}
+
+/**
+ * A LOAD's bursts: a dense one's bytes in bursts of at most 64 beats; a zero-block one's bitmap
+ * rows, then one burst per segment of a non-zero block, while the decoder writes zero-point rows
+ * for the others.
+ */
+function startLoad(l: LoadInstr, at: number, c: EngineConfig, m: TimingModel, zero: ZeroBlockSample): ActiveLoad {
+  const base = { next: 0, nextRequest: at, inFlight: [], end: at, bitmapEnd: at, fillCycles: 0 };
+  if (!l.zb) return { ...base, bursts: split(l.bytes / c.busBytes, m.maxBurstBeats), bitmapBursts: 0 };
+  const tr = zeroBlockTransfer(l.zb, zero.tensors, c.busBytes, zero.bitmaps);
+  const bitmap = split(tr.bitmapBytes / c.busBytes, m.maxBurstBeats);
+  const segRows = tr.segmentBytes / rowWidths(c).wa;
+  return {
+    ...base,
+    bursts: [...bitmap, ...new Array<number>(tr.segments).fill(l.zb.segBeats)],
+    bitmapBursts: bitmap.length,
+    fillCycles: (tr.moved.length - tr.segments) * segRows * m.zbFillCyclesPerRow,
+  };
 }

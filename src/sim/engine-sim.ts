@@ -6,7 +6,11 @@ import { basename, join, resolve } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { z } from 'zod';
 import { chw } from '../../generator/engine/common.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../generator/engine/config.js';
+import { decodeProgram, type Instr } from '../../generator/engine/isa.js';
 import { packTensor, unpackTensor } from '../../generator/engine/layout.js';
+import { predictTiming, TIMING_MODEL, type TimingPrediction } from '../../generator/engine/timing.js';
+import { predictTraffic, sampleBitmaps } from '../../generator/engine/zero-traffic.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile, readJsonFile } from '../frontend/read-input-file.js';
 import { layerMacs, tensorShapes } from '../golden/macs.js';
@@ -21,6 +25,22 @@ import { buildVerilator, verilatorVersion } from './verilator.js';
 // ------------------------------------------------------------------------------------------------
 // mem/map.json (docs/engine.md)
 
+const count = z.number().int().positive();
+const mapZeroBlock = z
+  .object({
+    block: z.tuple([count, count, count]),
+    epsilon: z.number().int().min(0).max(255),
+    k: count,
+    nWb: count,
+    nHb: count,
+    nCb: count,
+    rowWords: count,
+    planeBytes: count,
+    bitmapOffset: count,
+    bitmapRowBytes: count,
+  })
+  .strict();
+
 const mapTensor = z.object({
   name: z.string(),
   addr: z.number().int().nonnegative(),
@@ -30,6 +50,8 @@ const mapTensor = z.object({
   bytes: z.number().int().nonnegative(),
   zeroPoint: z.number().int(),
   viewOf: z.string().optional(),
+  /** planar layout of a zero-block tensor (docs/engine.md, "Planar layout") */
+  zeroBlock: mapZeroBlock.optional(),
 });
 
 const engineMapJson = z
@@ -54,6 +76,8 @@ export interface EngineSimConfig {
   busBytes: number;
   dramBytesPerCycle: number;
   dramLatency: number;
+  /** for the cycle model; maps written before it was read default to the engine's default */
+  fetchDepth: number;
 }
 
 export interface EngineSimMap {
@@ -72,6 +96,7 @@ const simConfig = z
     busBytes: z.number().int().positive(),
     dramBytesPerCycle: z.number().positive(),
     dramLatency: z.number().int().nonnegative(),
+    fetchDepth: z.number().int().positive().optional(),
   })
   .passthrough();
 
@@ -91,7 +116,7 @@ export async function readEngineMap(hwDir: string): Promise<EngineSimMap> {
     throw badInput(file, `invalid memory map at ${issuePath(['config', ...issue.path])}: ${issue.message}`);
   }
   const { peOc, peIc, busBytes, dramBytesPerCycle, dramLatency } = cfg.data;
-  const config: EngineSimConfig = { peOc, peIc, busBytes, dramBytesPerCycle, dramLatency };
+  const config: EngineSimConfig = { peOc, peIc, busBytes, dramBytesPerCycle, dramLatency, fetchDepth: cfg.data.fetchDepth ?? DEFAULT_ENGINE_CONFIG.fetchDepth };
   const names = new Set(j.tensors.map((t) => t.name));
   for (const n of [j.input, ...j.outputs]) {
     if (!names.has(n)) throw badInput(file, `tensor '${n}' is not in the tensor list`);
@@ -276,11 +301,35 @@ export interface LayerMeasurement {
   index: number;
   name: string;
   op: string;
+  /** Measured by the harness. */
   cycles: number;
   dramRead: number;
   dramWrite: number;
   /** Dense multiply-accumulates of the layer. */
   macs: number;
+  /**
+   * Multiply-accumulates on inputs in zero blocks (the golden model's counters; 0 without
+   * zero-block tensors). The engine gates its PE array on them; they still take their cycles.
+   */
+  macsSkipped: number;
+  /**
+   * Predicted for this sample: exact DRAM bytes from the golden model's bitmaps (zero blocks
+   * skipped), cycles from the cycle model with those bitmaps. A byte count that differs from the
+   * measured one fails the sample.
+   */
+  predicted: { cycles: number; dramRead: number; dramWrite: number };
+  /** Every block moved (report.json's figures for the simulated DRAM bandwidth and latency). */
+  dense: { cycles: number; dramRead: number; dramWrite: number };
+  /** 1 - measured / dense DRAM bytes (read and write together); 0 for a layer that moves none. */
+  bandwidthReduction: number;
+}
+
+/** A layer whose measured DRAM bytes differ from the prediction. */
+export interface ByteMismatch {
+  layer: string;
+  tag: number;
+  measured: { read: number; write: number };
+  predicted: { read: number; write: number };
 }
 
 export interface TensorMismatch {
@@ -308,8 +357,13 @@ export interface EngineSampleResult {
   cycles: number;
   /** All bytes moved, instruction fetch included in `read`. */
   dramBytes: { read: number; write: number };
+  /** Every block moved, instruction fetch included in `read`. */
+  dramBytesDense: { read: number; write: number };
   fetchBytes: number;
+  /** executed: dense less the MACs on zero blocks (golden counters) */
   macs: { dense: number; executed: number };
+  /** The first layer whose DRAM bytes differ from the prediction, if any (the sample then fails). */
+  byteMismatch?: ByteMismatch;
   /** One entry per IR layer, in IR order (views and layers without instructions have zeros). */
   layers: LayerMeasurement[];
   /** Tensors whose DRAM region a later tensor reuses, so their values could not be checked. */
@@ -420,7 +474,10 @@ export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<
   const image = resolve(hwDir, 'mem', 'dram.bin');
   if (!existsSync(image)) throw badInput(hwDir, 'no mem/dram.bin');
   const dumped = map.tensors.filter((t) => t.viewOf === undefined);
-  const ctx: SampleContext = { hwDir, model, map, regions, clobbered: clobberedTensors(model, regions) };
+  const program = decodeProgram(new Uint8Array(await readFile(image)), map.program.addr, map.program.count);
+  const timingConfig: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, ...map.config, dramBytesPerCycle: bpc, dramLatency: latency };
+  const dense = predictTiming(program, timingConfig, TIMING_MODEL, { tensors: map.tensors });
+  const ctx: SampleContext = { hwDir, model, map, regions, clobbered: clobberedTensors(model, regions), program, timingConfig, dense };
 
   const work = await mkdtemp(join(tmpdir(), 'gatec-sim-'));
   try {
@@ -486,6 +543,12 @@ interface SampleContext {
   map: EngineSimMap;
   regions: Map<string, EngineMapTensor>;
   clobbered: Set<string>;
+  /** the program of mem/dram.bin */
+  program: Instr[];
+  /** map.json's configuration with the simulated DRAM bandwidth and latency */
+  timingConfig: EngineConfig;
+  /** the cycle model with every block moved */
+  dense: TimingPrediction;
 }
 
 async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>): Promise<EngineSampleResult> {
@@ -493,9 +556,25 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
   const lanes = map.config.peIc;
   const stats = parseStats(await readFile(j.statsFile, 'utf8'), j.statsFile);
   const shapes = tensorShapes(model);
+  const denseByTag = new Map(ctx.dense.tags.map((t) => [t.tag, t]));
+  // Until the golden model has run (a timeout leaves it out), the predictions are the dense figures.
   const layers: LayerMeasurement[] = model.layers.map((l, i) => {
     const m = stats.layers.get(i);
-    return { index: i, name: l.name, op: l.op, cycles: m?.cycles ?? 0, dramRead: m?.read ?? 0, dramWrite: m?.write ?? 0, macs: layerMacs(l, shapes) };
+    const d = denseByTag.get(i);
+    const dense = { cycles: d?.cycles ?? 0, dramRead: d?.dramRead ?? 0, dramWrite: d?.dramWrite ?? 0 };
+    return {
+      index: i,
+      name: l.name,
+      op: l.op,
+      cycles: m?.cycles ?? 0,
+      dramRead: m?.read ?? 0,
+      dramWrite: m?.write ?? 0,
+      macs: layerMacs(l, shapes),
+      macsSkipped: 0,
+      predicted: { ...dense },
+      dense,
+      bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, (m?.read ?? 0) + (m?.write ?? 0)),
+    };
   });
   let read = stats.fetch;
   let write = 0;
@@ -515,6 +594,8 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     const { scale, zeroPoint } = model.tensors.find((t) => t.name === map.outputs[k])!.quant;
     return Float64Array.from(q, (v) => dequantizeValue(v, scale, zeroPoint));
   });
+  const denseRead = stats.fetch + ctx.dense.tags.reduce((a, t) => a + t.dramRead, 0);
+  const denseWrite = ctx.dense.tags.reduce((a, t) => a + t.dramWrite, 0);
   const result: EngineSampleResult = {
     outputsInt,
     outputs,
@@ -523,6 +604,7 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     timeout: stats.timeout,
     cycles: stats.cycles,
     dramBytes: { read, write },
+    dramBytesDense: { read: denseRead, write: denseWrite },
     fetchBytes: stats.fetch,
     macs: { dense: totalMacs, executed: totalMacs },
     layers,
@@ -537,6 +619,21 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     return result;
   }
   const golden = runGolden(model, input);
+
+  // Predictions from this sample's bitmaps: exact bytes, and the cycle model.
+  const bitmaps = sampleBitmaps(map.tensors, (name) => golden.tensors.get(name)?.data);
+  const traffic = predictTraffic(ctx.program, map.tensors, map.config.busBytes, bitmaps);
+  const timing = bitmaps.size > 0 ? predictTiming(ctx.program, ctx.timingConfig, TIMING_MODEL, { tensors: map.tensors, bitmaps }) : ctx.dense;
+  const cyclesByTag = new Map(timing.tags.map((t) => [t.tag, t.cycles]));
+  let executed = 0;
+  for (const l of layers) {
+    const p = traffic.get(l.index) ?? { read: 0, write: 0 };
+    l.predicted = { cycles: cyclesByTag.get(l.index) ?? 0, dramRead: p.read, dramWrite: p.write };
+    l.macsSkipped = golden.sparsity ? l.macs - (golden.sparsity.layers[l.index]?.macs.executed ?? l.macs) : 0;
+    executed += l.macs - l.macsSkipped;
+  }
+  result.macs = { dense: totalMacs, executed };
+
   const checks = [{ layer: '(input)', tensor: model.inputs[0]! }, ...model.layers.map((l) => ({ layer: l.name, tensor: l.output }))];
   for (const c of checks) {
     const r = regions.get(c.tensor);
@@ -549,7 +646,38 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
       break;
     }
   }
+  // Every layer's measured bytes against the prediction: with equal values, a difference means
+  // the RTL moved blocks (or bitmap rows) the golden bitmaps say it should not, or missed some.
+  const bad = firstByteMismatch(layers);
+  if (bad) {
+    result.byteMismatch = bad;
+    result.match = false;
+    result.failure ??= `sample ${j.sample}: ${describeByteMismatch(bad)}`;
+  }
   return result;
+}
+
+/** The first layer whose measured DRAM bytes (read or write) differ from its prediction. */
+export function firstByteMismatch(layers: readonly Pick<LayerMeasurement, 'index' | 'name' | 'dramRead' | 'dramWrite' | 'predicted'>[]): ByteMismatch | undefined {
+  const bad = layers.find((l) => l.dramRead !== l.predicted.dramRead || l.dramWrite !== l.predicted.dramWrite);
+  if (!bad) return undefined;
+  return {
+    layer: bad.name,
+    tag: bad.index,
+    measured: { read: bad.dramRead, write: bad.dramWrite },
+    predicted: { read: bad.predicted.dramRead, write: bad.predicted.dramWrite },
+  };
+}
+
+function reduction(dense: number, actual: number): number {
+  return dense > 0 ? 1 - actual / dense : 0;
+}
+
+export function describeByteMismatch(m: ByteMismatch): string {
+  return (
+    `layer '${m.layer}' (tag ${m.tag}) moved ${m.measured.read} bytes read and ${m.measured.write} written; ` +
+    `the golden bitmaps predict ${m.predicted.read} and ${m.predicted.write}`
+  );
 }
 
 function compareTensor(

@@ -1,9 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { z } from 'zod';
 import { badInput, GatecError } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
-import { readJsonFile } from '../../frontend/read-input-file.js';
 import { openEngineDir, simulateEngine, type EngineSampleResult, type EngineSimResult } from '../../sim/engine-sim.js';
 import { formatCount, table } from '../format.js';
 
@@ -12,33 +8,6 @@ export interface SimOptions {
   json?: boolean;
   dramBw?: string;
   dramLatency?: string;
-}
-
-/** The per-layer predictions of report.json that sim compares against. */
-const reportJson = z
-  .object({
-    layers: z.array(
-      z
-        .object({ tag: z.number().int(), cycles: z.number(), dramRead: z.number(), dramWrite: z.number() })
-        .passthrough(),
-    ),
-    totals: z.object({ cycles: z.number() }).passthrough().optional(),
-  })
-  .passthrough();
-
-type Predicted = Map<number, { cycles: number; dramRead: number; dramWrite: number }>;
-
-/** Predictions by layer tag; none when the build wrote no report (the comparison columns stay empty). */
-async function readPredictions(hwDir: string): Promise<{ layers: Predicted; cycles?: number } | undefined> {
-  const file = join(hwDir, 'report.json');
-  if (!existsSync(file)) return undefined;
-  const raw = await readJsonFile(file);
-  const r = reportJson.safeParse(raw);
-  if (!r.success) return undefined;
-  return {
-    layers: new Map(r.data.layers.map((l) => [l.tag, { cycles: l.cycles, dramRead: l.dramRead, dramWrite: l.dramWrite }])),
-    ...(r.data.totals ? { cycles: r.data.totals.cycles } : {}),
-  };
 }
 
 function parseNumberFlag(flag: string, text: string | undefined, integer: boolean): number | undefined {
@@ -65,7 +34,6 @@ export async function simCommand(hwDir: string, opts: SimOptions): Promise<void>
     ...(bw !== undefined ? { dramBytesPerCycle: bw } : {}),
     ...(latency !== undefined ? { dramLatency: latency } : {}),
   });
-  const predicted = await readPredictions(hwDir);
   const { peOc, peIc } = result.map.config;
   const util = (macs: number, cycles: number): number => (cycles > 0 ? macs / (peOc * peIc * cycles) : 0);
   const samples = result.samples;
@@ -73,20 +41,33 @@ export async function simCommand(hwDir: string, opts: SimOptions): Promise<void>
   const allMatch = samples.every((s) => s.match);
   const firstFailure = samples.find((s) => !s.match);
 
+  const zeroBlocks = result.map.tensors.some((t) => t.zeroBlock);
+  // Per inference, averaged over the samples. predicted: the cycle model and the exact DRAM bytes
+  // for each sample's data (zero blocks skipped as the golden bitmaps say); dense: every block moved.
   const layers = result.model.layers.map((l, i) => {
     const m = samples.map((s) => s.layers[i]!);
-    const p = predicted?.layers.get(i);
     const cycles = mean(m.map((x) => x.cycles));
+    const dramRead = mean(m.map((x) => x.dramRead));
+    const dramWrite = mean(m.map((x) => x.dramWrite));
+    const dense = m[0]?.dense ?? { cycles: 0, dramRead: 0, dramWrite: 0 };
+    const macsSkipped = mean(m.map((x) => x.macsSkipped));
     return {
       index: i,
       name: l.name,
       op: l.op,
       cycles,
-      dramRead: mean(m.map((x) => x.dramRead)),
-      dramWrite: mean(m.map((x) => x.dramWrite)),
+      dramRead,
+      dramWrite,
       macs: m[0]?.macs ?? 0,
-      utilization: util(m[0]?.macs ?? 0, cycles),
-      ...(p ? { predicted: p } : {}),
+      utilization: util((m[0]?.macs ?? 0) - macsSkipped, cycles),
+      predicted: {
+        cycles: mean(m.map((x) => x.predicted.cycles)),
+        dramRead: mean(m.map((x) => x.predicted.dramRead)),
+        dramWrite: mean(m.map((x) => x.predicted.dramWrite)),
+      },
+      dense,
+      bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, dramRead + dramWrite),
+      macsSkipped,
     };
   });
 
@@ -106,14 +87,24 @@ export async function simCommand(hwDir: string, opts: SimOptions): Promise<void>
       macs: { dense: mean(samples.map((s) => s.macs.dense)), executed: mean(samples.map((s) => s.macs.executed)) },
       utilization: util(mean(samples.map((s) => s.macs.executed)), mean(samples.map((s) => s.cycles))),
       dram: result.dram,
-      ...(predicted?.cycles !== undefined ? { predictedCycles: predicted.cycles } : {}),
+      predictedCycles: mean(samples.map((s) => s.layers.reduce((a, l) => a + l.predicted.cycles, 0))),
+      // Every block moved: the cycles and bytes without zero-block skipping.
+      dense: {
+        cycles: samples[0]?.layers.reduce((a, l) => a + l.dense.cycles, 0) ?? 0,
+        dramBytes: samples[0]?.dramBytesDense ?? { read: 0, write: 0 },
+      },
+      bandwidthReduction: reduction(
+        (samples[0]?.dramBytesDense.read ?? 0) + (samples[0]?.dramBytesDense.write ?? 0),
+        mean(samples.map((s) => s.dramBytes.read + s.dramBytes.write)),
+      ),
+      zeroBlocks,
       layers,
       samples: samples.map((s, i) => sampleJson(s, i, labels?.[i], util)),
       ...(firstFailure?.failure ? { failure: firstFailure.failure } : {}),
     };
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
-    printHuman(result, layers, labels, util, predicted !== undefined);
+    printHuman(result, layers, labels, util, zeroBlocks);
   }
   if (!allMatch) {
     const bad = samples.filter((s) => !s.match).length;
@@ -121,6 +112,9 @@ export async function simCommand(hwDir: string, opts: SimOptions): Promise<void>
   }
 }
 
+const reduction = (dense: number, actual: number): number => (dense > 0 ? 1 - actual / dense : 0);
+
+/** One sample: totals, and per layer what it measured against its own prediction (the data decides what zero blocks skip). */
 function sampleJson(s: EngineSampleResult, i: number, label: number | undefined, util: (m: number, c: number) => number) {
   return {
     sample: i,
@@ -129,11 +123,25 @@ function sampleJson(s: EngineSampleResult, i: number, label: number | undefined,
     match: s.match,
     ...(s.timeout ? { timeout: true } : {}),
     ...(s.mismatch ? { mismatch: s.mismatch } : {}),
+    ...(s.byteMismatch ? { byteMismatch: s.byteMismatch } : {}),
     cycles: s.cycles,
     dramBytes: s.dramBytes,
+    dramBytesDense: s.dramBytesDense,
+    bandwidthReduction: reduction(s.dramBytesDense.read + s.dramBytesDense.write, s.dramBytes.read + s.dramBytes.write),
     fetchBytes: s.fetchBytes,
-    macs: s.macs,
+    macs: { ...s.macs, skipped: s.macs.dense - s.macs.executed },
     utilization: util(s.macs.executed, s.cycles),
+    layers: s.layers.map((l) => ({
+      index: l.index,
+      name: l.name,
+      cycles: l.cycles,
+      dramRead: l.dramRead,
+      dramWrite: l.dramWrite,
+      predicted: l.predicted,
+      dense: l.dense,
+      bandwidthReduction: l.bandwidthReduction,
+      macsSkipped: l.macsSkipped,
+    })),
   };
 }
 
@@ -145,7 +153,10 @@ interface LayerRow {
   dramWrite: number;
   macs: number;
   utilization: number;
-  predicted?: { cycles: number; dramRead: number; dramWrite: number };
+  predicted: { cycles: number; dramRead: number; dramWrite: number };
+  dense: { cycles: number; dramRead: number; dramWrite: number };
+  bandwidthReduction: number;
+  macsSkipped: number;
 }
 
 function printHuman(
@@ -153,12 +164,12 @@ function printHuman(
   layers: LayerRow[],
   labels: number[] | undefined,
   util: (m: number, c: number) => number,
-  havePredictions: boolean,
+  zeroBlocks: boolean,
 ): void {
   const samples = r.samples;
   console.log(
     table(
-      ['sample', 'top1', ...(labels ? ['label'] : []), 'match', 'cycles', 'DRAM read', 'DRAM write', 'MACs', 'PE util'],
+      ['sample', 'top1', ...(labels ? ['label'] : []), 'match', 'cycles', 'DRAM read', 'DRAM write', ...(zeroBlocks ? ['vs dense'] : []), 'MACs', 'PE util'],
       samples.map((s, i) => [
         i,
         s.top1,
@@ -167,6 +178,7 @@ function printHuman(
         s.cycles,
         formatCount(s.dramBytes.read),
         formatCount(s.dramBytes.write),
+        ...(zeroBlocks ? [`-${pct(reduction(s.dramBytesDense.read + s.dramBytesDense.write, s.dramBytes.read + s.dramBytes.write))}`] : []),
         formatCount(s.macs.executed),
         pct(util(s.macs.executed, s.cycles)),
       ]),
@@ -175,21 +187,37 @@ function printHuman(
   const first = samples[0];
   if (first) {
     // Layers without instructions (views) take no cycles and move no bytes: leave them out.
-    const shown = layers.map((l, i) => ({ l, m: first.layers[i]! })).filter(({ l, m }) => m.cycles > 0 || m.dramRead + m.dramWrite > 0 || (l.predicted?.cycles ?? 0) > 0);
+    const shown = layers.map((l, i) => ({ l, m: first.layers[i]! })).filter(({ m }) => m.cycles > 0 || m.dramRead + m.dramWrite > 0 || m.predicted.cycles > 0);
     console.log(`\nlayers of sample 0 (${r.map.config.peOc}x${r.map.config.peIc} PEs, DRAM ${r.dram.bytesPerCycle} B/cycle, latency ${r.dram.latency}):`);
     console.log(
       table(
-        ['layer', 'op', 'cycles', ...(havePredictions ? ['predicted', 'diff'] : []), 'DRAM read', ...(havePredictions ? ['predicted'] : []), 'DRAM write', ...(havePredictions ? ['predicted'] : []), 'PE util'],
+        [
+          'layer',
+          'op',
+          'cycles',
+          'predicted',
+          'diff',
+          ...(zeroBlocks ? ['dense'] : []),
+          'DRAM read',
+          'predicted',
+          'DRAM write',
+          'predicted',
+          ...(zeroBlocks ? ['dense bytes', 'saved', 'MACs skipped'] : []),
+          'PE util',
+        ],
         shown.map(({ l, m }) => [
           l.name,
           l.op,
           m.cycles,
-          ...(havePredictions ? [l.predicted?.cycles ?? '-', delta(m.cycles, l.predicted?.cycles)] : []),
+          m.predicted.cycles,
+          delta(m.cycles, m.predicted.cycles),
+          ...(zeroBlocks ? [m.dense.cycles] : []),
           m.dramRead,
-          ...(havePredictions ? [l.predicted?.dramRead ?? '-'] : []),
+          m.predicted.dramRead,
           m.dramWrite,
-          ...(havePredictions ? [l.predicted?.dramWrite ?? '-'] : []),
-          l.macs > 0 ? pct(util(m.macs, m.cycles)) : '-',
+          m.predicted.dramWrite,
+          ...(zeroBlocks ? [m.dense.dramRead + m.dense.dramWrite, pct(m.bandwidthReduction), formatCount(m.macsSkipped)] : []),
+          l.macs > 0 ? pct(util(m.macs - m.macsSkipped, m.cycles)) : '-',
         ]),
       ),
     );
