@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../generator/engine/build.js';
 import { simulateEngine } from '../src/sim/engine-sim.js';
-import { goldenAppliesEpsilon, PATTERNS, patternInput, ZB_CONFIGS, zbConfig, zeroBlockModel } from '../test/support/engine-zero-blocks.js';
+import { goldenAppliesEpsilon, mixedAddModel, PATTERNS, patternInput, ZB_CONFIGS, zbConfig, zeroBlockModel } from '../test/support/engine-zero-blocks.js';
 
 /**
  * Zero-block skipping on the engine RTL in Verilator (issue 5): a model in which planar tensors
@@ -45,4 +45,12 @@ describe('zero-block skipping on the RTL', () => {
       expect(saved[PATTERNS.indexOf('none-zero')]).toBeGreaterThanOrEqual(0);
     });
   }
+
+  it('adds mixing annotated and unannotated tensors (implied planar, epsilon 0), on the default configuration', { timeout: 900_000 }, async () => {
+    const c = zbConfig(ZB_CONFIGS['default']!);
+    const model = mixedAddModel(c);
+    const build = await buildEngine(model, c, join(work, 'mixed'));
+    const sim = await simulateEngine(build.dir, PATTERNS.map((p) => patternInput(model, p)));
+    expect(sim.samples.flatMap((s, i) => (s.match ? [] : [`${PATTERNS[i]}: ${s.failure}`]))).toEqual([]);
+  });
 });

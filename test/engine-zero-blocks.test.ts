@@ -5,7 +5,7 @@ import type { Instr, LoadInstr } from '../generator/engine/isa.js';
 import { EXIT_UNSUPPORTED, GatecError } from '../src/errors.js';
 import type { Model } from '../src/ir/types.js';
 import { IrBuilder, runOnEngine } from './support/engine-models.js';
-import { checkRun, goldenAppliesEpsilon, PATTERNS, patternInput, ZB_CONFIGS, zbConfig as config, zeroBlockModel } from './support/engine-zero-blocks.js';
+import { checkRun, goldenAppliesEpsilon, mixedAddModel, PATTERNS, patternInput, ZB_CONFIGS, zbConfig as config, zeroBlockModel } from './support/engine-zero-blocks.js';
 
 /**
  * Programs over zero-block (planar) tensors in the reference interpreter, which implements the
@@ -43,6 +43,25 @@ describe('zero-block programs with epsilon > 0', () => {
       const eps = [2, 6, 1, 30, 4, 9];
       model.tensors.filter((t) => t.zeroBlock).forEach((t, i) => (t.zeroBlock!.epsilon = eps[i % eps.length]!));
       for (const pattern of PATTERNS) checkRun(runOnEngine(model, c, patternInput(model, pattern, 23)), model, `${cname} ${pattern} eps`);
+    }
+  });
+});
+
+describe('adds that mix annotated and unannotated tensors', () => {
+  it('lay the unannotated ones out planar with implied epsilon-0 blocks, bit-exact, bytes as predicted', () => {
+    for (const [cname, over] of Object.entries(ZB_CONFIGS)) {
+      const c = config(over);
+      const u = Math.max(1, c.busBytes / c.peIc);
+      const model = mixedAddModel(c);
+      const comp = compileEngine(model, c);
+      const implied = comp.map.tensors.filter((r) => r.zeroBlock?.implied).map((r) => r.name).sort();
+      expect(implied, cname).toEqual(['input', 't1', 't2', 't3']);
+      for (const r of comp.map.tensors.filter((q) => q.zeroBlock?.implied)) expect(r.zeroBlock).toMatchObject({ block: [c.peIc, 2, 2 * u], epsilon: 0 });
+      expect(comp.report.zeroBlock!.tensors.filter((r) => r.implied).length).toBe(4);
+      for (const pattern of PATTERNS) {
+        const run = runOnEngine(model, c, patternInput(model, pattern));
+        checkRun(run, model, `${cname} ${pattern}`);
+      }
     }
   });
 });
@@ -125,11 +144,12 @@ describe('what the engine cannot do with zero blocks is an unsupported-feature e
     fails(b.build([b.concat([y, b.input])]), {}, /^zbcat\.gir\.json: layer 'concat1' \(concat\): concat of zero-block tensors is not supported by the engine: 't0' has a zeroBlock annotation/);
   });
 
-  it('an add mixing planar and HWC tensors', () => {
+  it('an add mixing planar and HWC tensors that a concat also needs HWC', () => {
     const b = new IrBuilder('zbadd', [8, 4, 4]);
     const y = b.conv(b.input, { co: 8, k: 1 });
     b.zeroBlock(y, [8, 1, 2]);
-    fails(b.build([b.add(y, b.input)]), {}, /layer 'add1' \(add\): an add needs its operands and result all zero-block annotated or none .*'t0' zero-block \(planar\), 'input' dense \(HWC\), 't1' dense \(HWC\)$/);
+    const x = b.add(y, b.input);
+    fails(b.build([x, b.concat([b.input, b.input])]), {}, /layer 'add1' \(add\): an add needs its operands and result all zero-block annotated or none .*'t0' zero-block \(planar\), 'input' dense \(HWC\), 't1' zero-block \(planar\)$/);
   });
 
   it('a band whose bitmap rows exceed the bitmap buffer', () => {

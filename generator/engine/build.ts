@@ -57,6 +57,8 @@ export interface ZeroBlockTensorReport {
   denseBytes: number;
   /** of which bitmap rows */
   bitmapBytes: number;
+  /** not annotated in the IR: planar (epsilon 0) because an add shares it with zero-block tensors */
+  implied?: true;
 }
 
 export interface EngineReport {
@@ -225,7 +227,15 @@ function buildReport(
           zeroBlock: {
             tensors: planar.map((t): ZeroBlockTensorReport => {
               const z = t.zeroBlock!;
-              return { name: t.name, block: z.block, epsilon: z.epsilon, blocks: z.nCb * z.nHb * z.nWb, denseBytes: t.bytes, bitmapBytes: t.bytes - z.bitmapOffset };
+              return {
+                name: t.name,
+                block: z.block,
+                epsilon: z.epsilon,
+                blocks: z.nCb * z.nHb * z.nWb,
+                denseBytes: t.bytes,
+                bitmapBytes: t.bytes - z.bitmapOffset,
+                ...(z.implied ? { implied: true as const } : {}),
+              };
             }),
           },
         }

@@ -1,5 +1,5 @@
 import { unsupported } from '../../src/errors.js';
-import type { Model, ReshapeLayer, TensorInfo } from '../../src/ir/types.js';
+import type { Model, ReshapeLayer, TensorInfo, ZeroBlockConfig } from '../../src/ir/types.js';
 import { ceilDiv, chw, layerWhere, roundUp } from './common.js';
 import type { RowWidths } from './config.js';
 
@@ -51,6 +51,11 @@ export interface ZeroBlockLayout {
   bitmapOffset: number;
   /** bytes per bitmap row: roundUp(ceil(nCb*nWb/8), B) */
   bitmapRowBytes: number;
+  /**
+   * Not annotated in the IR: laid out planar because an add shares it with zero-block tensors
+   * (epsilon 0, which changes no value; see impliedZeroBlocks)
+   */
+  implied?: true;
 }
 
 /** What packing needs of a layout: a region's geometry and its padding value. */
@@ -138,10 +143,44 @@ function isView(outShape: readonly number[], region: TensorLayout): boolean {
   return outShape.length === 1 || outShape.join(',') === region.shape.join(',');
 }
 
+/**
+ * Zero-block annotations the engine adds to tensors the IR leaves dense. One ADD walks contiguous
+ * words of one layout, so the operands and result of an add that has a zero-block tensor among
+ * them are all planar: an unannotated one gets blocks L channels deep with the height and width
+ * of an annotated operand (else the result) and epsilon 0, which changes no value (a block
+ * becomes the zero point only when it already is). Repeated until no add changes; tensors a
+ * concat reads or writes stay HWC (concat writes channel words of HWC pixels).
+ */
+export function impliedZeroBlocks(model: Model, w: Pick<RowWidths, 'lanes'>): Map<string, ZeroBlockConfig> {
+  const infos = new Map(model.tensors.map((t) => [t.name, t]));
+  const root = new Map<string, string>();
+  for (const l of model.layers) if (l.op === 'reshape') root.set(l.output, root.get(l.inputs[0]!) ?? l.inputs[0]!);
+  const physical = (n: string): string => root.get(n) ?? n;
+  const hwcOnly = new Set(model.layers.filter((l) => l.op === 'concat').flatMap((l) => [...l.inputs, l.output].map(physical)));
+  const implied = new Map<string, ZeroBlockConfig>();
+  const annotation = (n: string): ZeroBlockConfig | undefined => infos.get(n)?.zeroBlock ?? implied.get(n);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const l of model.layers) {
+      if (l.op !== 'add') continue;
+      const members = [...l.inputs, l.output].map(physical);
+      const template = members.map(annotation).find((a) => a !== undefined);
+      if (!template) continue;
+      for (const m of members) {
+        if (annotation(m) || hwcOnly.has(m)) continue;
+        implied.set(m, { block: [w.lanes, template.block[1], template.block[2]], epsilon: 0 });
+        changed = true;
+      }
+    }
+  }
+  return implied;
+}
+
 /** Regions for the model input and every layer output from `base` on; reshapes become views. */
 export function allocateActivations(model: Model, w: RowWidths, base: number, source: string): ActivationLayout {
   const align = regionAlignment(w);
   const infos = new Map(model.tensors.map((t) => [t.name, t]));
+  const implied = impliedZeroBlocks(model, w);
   const tensors: TensorLayout[] = [];
   const byName = new Map<string, TensorLayout>();
   let cursor = base;
@@ -151,10 +190,12 @@ export function allocateActivations(model: Model, w: RowWidths, base: number, so
     if (!shape) throw unsupported(where, `tensor '${name}' has shape [${info.shape.join(',')}]; the engine lays out [C,H,W] maps and vectors only`);
     const addr = roundUp(cursor, align);
     let size: Pick<TensorLayout, 'ncg' | 'pitch' | 'bytes' | 'zeroBlock'> = regionSize(shape, w);
-    if (info.zeroBlock) {
-      const why = zeroBlockConstraint(info.zeroBlock.block, w);
+    const zb = info.zeroBlock ?? implied.get(name);
+    if (zb) {
+      const why = zeroBlockConstraint(zb.block, w);
       if (why) throw unsupported(`${source}: tensor '${name}'`, why);
-      size = planarRegionSize(shape, info.zeroBlock, w);
+      size = planarRegionSize(shape, zb, w);
+      if (!info.zeroBlock) size.zeroBlock!.implied = true;
     }
     const t: TensorLayout = { name, addr, shape: [...shape], ncg: size.ncg, pitch: size.pitch, bytes: size.bytes, zeroPoint: info.quant.zeroPoint, ...(size.zeroBlock ? { zeroBlock: size.zeroBlock } : {}) };
     cursor = addr + t.bytes;

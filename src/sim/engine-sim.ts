@@ -38,6 +38,7 @@ const mapZeroBlock = z
     planeBytes: count,
     bitmapOffset: count,
     bitmapRowBytes: count,
+    implied: z.literal(true).optional(),
   })
   .strict();
 

@@ -56,6 +56,22 @@ export function zeroBlockModel(c: EngineConfig, seed = 3): Model {
   return b.build([f, g, o]);
 }
 
+/**
+ * Adds that mix an annotated tensor with unannotated ones (as `gatec sparsity` annotates tensors
+ * one by one): the compiler lays the others out planar with implied epsilon-0 blocks. t0 is
+ * annotated (epsilon 1); input, t1 = t0 + input, t2 and t3 = t1 + t2 are implied.
+ */
+export function mixedAddModel(c: EngineConfig, seed = 4): Model {
+  const u = bwUnit(c);
+  const b = new IrBuilder('zbmix', [2 * c.peIc, 9, 4 * u], seed);
+  const x = b.conv(b.input, { co: 2 * c.peIc, k: 3, p: 1, relu: true, bias: [-3000, -200] });
+  b.zeroBlock(x, [c.peIc, 2, 2 * u], 1);
+  const s = b.add(x, b.input);
+  const y = b.conv(x, { co: 2 * c.peIc, k: 1, relu: true, bias: [-2000, 0] });
+  const t = b.add(s, y);
+  return b.build([b.gap(t)]);
+}
+
 export type Pattern = 'all-zero' | 'none-zero' | 'alternating' | 'random';
 export const PATTERNS: Pattern[] = ['all-zero', 'none-zero', 'alternating', 'random'];
 
