@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,8 +15,8 @@ async function gatec(...args: string[]) {
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
-function irFile(name: string, build: (b: IrBuilder) => string): string {
-  const b = new IrBuilder(name, [8, 6, 6]);
+function irFile(name: string, build: (b: IrBuilder) => string, shape = [8, 6, 6]): string {
+  const b = new IrBuilder(name, shape);
   const file = join(dir, `${name}.gir.json`);
   writeFileSync(file, writeModel(b.build([build(b)])));
   return file;
@@ -34,6 +34,29 @@ describe('gatec build', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`^wrote ${out} \\(digits_top\\): \\d+ instructions, \\d+ bytes of DRAM, \\d+ cycles predicted \\([0-9.]+ ms at 200 MHz\\)$`));
     expect(readdirSync(out).sort()).toEqual(['digits.core', 'files.f', 'mem', 'model.gir.json', 'report.json', 'rtl', 'synth.ys', 'tb']);
+  });
+
+  it('builds a model with zero-block tensors: planar regions in map.json, dense figures in report.json', async () => {
+    const file = irFile(
+      'zb',
+      (b) => {
+        b.zeroBlock(b.input, [8, 2, 2], 1);
+        const y = b.conv(b.input, { co: 16, k: 3, p: 1 });
+        b.zeroBlock(y, [16, 1, 4], 0);
+        return b.gap(y);
+      },
+      [8, 7, 9],
+    );
+    const out = join(dir, 'hw', 'zb');
+    const r = await gatec('build', file, '-o', out);
+    expect(r.code).toBe(0);
+    const map = JSON.parse(readFileSync(join(out, 'mem', 'map.json'), 'utf8')) as { tensors: { name: string; bytes: number; zeroBlock?: Record<string, unknown> }[] };
+    // input [8,7,9] in 8x2x2 blocks: 1 plane, nWb 5, nHb 4; pitchP 80, planeB 640; bitmap rows of one beat.
+    expect(map.tensors.find((t) => t.name === 'input')).toMatchObject({ bytes: 640 + 4 * 16, zeroBlock: { block: [8, 2, 2], epsilon: 1, nWb: 5, nHb: 4, nCb: 1, planeBytes: 640, bitmapRowBytes: 16 } });
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { layers: { zeroBlock?: unknown }[]; zeroBlock: { tensors: { name: string }[] } };
+    expect(report.layers[0]!.zeroBlock).toEqual({ read: ['input'], write: ['t0'] });
+    expect(report.layers[1]!.zeroBlock).toEqual({ read: ['t0'], write: [] });
+    expect(report.zeroBlock.tensors.map((t) => t.name)).toEqual(['input', 't0']);
   });
 
   const out = () => join(dir, 'hw', 'x');
@@ -57,6 +80,21 @@ describe('gatec build', () => {
       args: () => ['build', irFile('cat', (b) => b.concat([b.conv(b.input, { co: 3, k: 1 }), b.conv(b.input, { co: 8, k: 1 })])), '-o', out()],
       code: 2,
       message: new RegExp(`^${join(dir, 'cat.gir.json')}: layer 'concat2' \\(concat\\): input 1 \\('t1'\\) starts at channel 3, not a multiple of the 8 lanes`),
+    },
+    {
+      name: 'zero blocks the engine cannot skip',
+      args: () => [
+        'build',
+        irFile('zbbad', (b) => {
+          const y = b.conv(b.input, { co: 8, k: 1 });
+          b.zeroBlock(y, [8, 1, 1]);
+          return y;
+        }),
+        '-o',
+        out(),
+      ],
+      code: 2,
+      message: `${join(dir, 'zbbad.gir.json')}: tensor 't0': the engine cannot skip zero blocks of 8x1x1: a block row segment of bw*L = 1*8 = 8 bytes is not whole 16-byte DRAM beats (--bus-bytes)`,
     },
     {
       name: 'layer larger than the buffers',

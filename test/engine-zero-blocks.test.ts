@@ -99,6 +99,13 @@ describe('zero-block lowering', () => {
     expect(zb).toBeGreaterThan(10);
   });
 
+  it('is deterministic', () => {
+    const again = compileEngine(zeroBlockModel(c), c);
+    expect(Buffer.from(again.image).equals(Buffer.from(comp.image))).toBe(true);
+    expect(JSON.stringify(again.map)).toBe(JSON.stringify(comp.map));
+    expect(JSON.stringify(again.report)).toBe(JSON.stringify(comp.report));
+  });
+
   it('cuts the small configuration into several bands per planar tensor', () => {
     const stores = comp.program.filter((i) => i.op === 'store' && i.zb);
     const perTensor = new Map<string, number>();
