@@ -86,7 +86,7 @@ describe.each(rdConfigs)('gatec_dma_rd B=$B Wa=$Wa Ww=$Ww Wp=$Wp (Verilator) vs 
     const exe = await buildBench({
       name: `dma-rd-${cfg.B}-${cfg.Wa}-${cfg.Ww}-${cfg.Wp}`,
       top: 'gatec_dma_rd',
-      sources: [rtl('gatec_dma_rd'), rtl('gatec_ram')],
+      sources: [rtl('gatec_dma_rd'), rtl('gatec_ram'), rtl('gatec_zb_walker')],
       harness: harness('dma_rd'),
       params: { ...cfg, RowAddrWidth: ROW_AW },
     });
@@ -150,7 +150,7 @@ describe.each(wrConfigs)('gatec_dma_wr B=$B Wa=$Wa (Verilator) vs DRAM model', (
     const exe = await buildBench({
       name: `dma-wr-${cfg.B}-${cfg.Wa}`,
       top: 'gatec_dma_wr',
-      sources: [rtl('gatec_dma_wr'), rtl('gatec_ram')],
+      sources: [rtl('gatec_dma_wr'), rtl('gatec_ram'), rtl('gatec_zb_walker')],
       harness: harness('dma_wr'),
       // lanes never exceed the row width (Wa = max(B, L) in the engine)
       params: { ...cfg, L: Math.min(cfg.Wa, 8), RowAddrWidth: ROW_AW },

@@ -323,7 +323,7 @@ describe.each(rdConfigs)('gatec_dma_rd zero-block decoder B=$B L=$L Wa=$Wa Bm=$B
     const exe = await buildBench({
       name: `zb-rd-${cfg.B}-${cfg.Wa}-${cfg.Ww}-${cfg.Wp}-${cfg.Bm}`,
       top: 'gatec_dma_rd',
-      sources: [rtl('gatec_dma_rd'), rtl('gatec_ram')],
+      sources: [rtl('gatec_dma_rd'), rtl('gatec_ram'), rtl('gatec_zb_walker')],
       harness: harness('zb_rd'),
       params: { B: cfg.B, Wa: cfg.Wa, Ww: cfg.Ww, Wp: cfg.Wp, RowAddrWidth: ROW_AW, BmBytes: cfg.Bm },
     });
@@ -497,7 +497,7 @@ describe.each(wrConfigs)('gatec_dma_wr zero-block encoder B=$B L=$L Wa=$Wa Bm=$B
     const exe = await buildBench({
       name: `zb-wr-${cfg.B}-${cfg.Wa}-${cfg.L}-${cfg.Bm}`,
       top: 'gatec_dma_wr',
-      sources: [rtl('gatec_dma_wr'), rtl('gatec_ram')],
+      sources: [rtl('gatec_dma_wr'), rtl('gatec_ram'), rtl('gatec_zb_walker')],
       harness: harness('zb_wr'),
       params: { B: cfg.B, Wa: cfg.Wa, L: cfg.L, RowAddrWidth: ROW_AW, BmBytes: cfg.Bm },
     });

@@ -54,8 +54,8 @@ module gatec_dma_rd #(
   logic        zb_q;
   logic [1:0]  target_q;
   logic [31:0] addr_q, req_left_q, data_left_q;
-  logic [15:0] planes_q, rows_q, nwb_q, seg_beats_q, bh_q, bm_row_q, k_q;
-  logic [31:0] plane_bytes_q, bm_addr_q, bm_left_q, bm_req_left_q;
+  logic [15:0] seg_beats_q;
+  logic [31:0] bm_addr_q, bm_left_q, bm_req_left_q;
   logic [7:0]  zp_q;
   logic [OutW-1:0] outstanding_q;
 
@@ -92,14 +92,11 @@ module gatec_dma_rd #(
   );
   assign bm_we = bm_phase && data_valid_i;
 
-  // walker (stage A): plane cg, row y (yb within the block row), segment wb, plane kc within cb
+  // walker (stage A): the segment whose bitmap bit is read this cycle
   logic        walking_q;
-  logic [15:0] cg_q, y_q, yb_q, wb_q, kc_q;
-  logic [BitIdxW-1:0] bit_hb_q, bit_cb_q;
-  logic [31:0] seg_addr_q, plane_addr_q;
+  logic [31:0] seg_addr_q;
   logic [RowAddrWidth-1:0] walk_row_q;
   logic [BitIdxW-1:0] bit_idx;
-  assign bit_idx = bit_hb_q + bit_cb_q + BitIdxW'(wb_q);
 
   // stage B: the segment whose bitmap bit the RAM returns this cycle
   logic        b_valid_q;
@@ -118,6 +115,27 @@ module gatec_dma_rd #(
   logic [15:0] seg_rows;
   logic fill_full, fill_we, data_we, seg_req;
   assign seg_rows  = 16'(seg_beats_q >> $clog2(Wa / B));
+
+  gatec_zb_walker #(.B(B), .RowAddrWidth(RowAddrWidth), .BitIdxW(BitIdxW)) u_walker (
+    .clk_i, .rst_ni,
+    .start_i       (start_i && h[8][0]),
+    .planes_i      (h[9]),
+    .rows_i        (h[10]),
+    .nwb_i         (h[11]),
+    .seg_beats_i   (h[12]),
+    .seg_rows_i    (RowAddrWidth'(h[12] >> $clog2(Wa / B))),
+    .bh_i          (h[13]),
+    .bm_row_i      (h[18]),
+    .k_i           (h[19]),
+    .plane_bytes_i ({h[15], h[14]}),
+    .addr_i        ({h[3], h[2]}),
+    .row_i         (RowAddrWidth'(h[7])),
+    .advance_i     (a_fire),
+    .walking_o     (walking_q),
+    .bit_idx_o     (bit_idx),
+    .seg_addr_o    (seg_addr_q),
+    .row_o         (walk_row_q)
+  );
   assign fill_full = (32'(fill_count_q) == FillDepth);
 
   assign b_nonzero = bm_rdata[b_bit_q];
@@ -156,7 +174,7 @@ module gatec_dma_rd #(
     if (!rst_ni) begin
       zb_q <= 1'b0; target_q <= '0; addr_q <= '0; req_left_q <= '0; data_left_q <= '0;
       row_q <= '0; beat_q <= '0; outstanding_q <= '0; bm_left_q <= '0; bm_req_left_q <= '0;
-      bm_waddr_q <= '0; walking_q <= 1'b0; b_valid_q <= 1'b0; fill_count_q <= '0;
+      bm_waddr_q <= '0; b_valid_q <= 1'b0; fill_count_q <= '0;
       fill_wr_q <= '0; fill_rd_q <= '0; data_wr_q <= '0; data_rd_q <= '0; fill_done_q <= '0;
       seg_rows_done_q <= '0;
     end else if (start_i) begin
@@ -171,21 +189,8 @@ module gatec_dma_rd #(
       bm_waddr_q    <= '0;
       row_q         <= RowAddrWidth'(h[7]);
       beat_q        <= '0;
-      planes_q      <= h[9];
-      rows_q        <= h[10];
-      nwb_q         <= h[11];
       seg_beats_q   <= h[12];
-      bh_q          <= h[13];
-      plane_bytes_q <= {h[15], h[14]};
-      bm_row_q      <= h[18];
-      k_q           <= h[19];
       zp_q          <= h[20][7:0];
-      walking_q     <= h[8][0];
-      cg_q <= '0; y_q <= '0; yb_q <= '0; wb_q <= '0; kc_q <= '0;
-      bit_hb_q <= '0; bit_cb_q <= '0;
-      seg_addr_q    <= {h[3], h[2]};
-      plane_addr_q  <= {h[3], h[2]};
-      walk_row_q    <= RowAddrWidth'(h[7]);
       fill_done_q   <= '0;
       seg_rows_done_q <= '0;
     end else begin
@@ -220,37 +225,6 @@ module gatec_dma_rd #(
         b_bit_q   <= bit_idx[$clog2(B*8)-1:0];
         b_addr_q  <= seg_addr_q;
         b_row_q   <= walk_row_q;
-        seg_addr_q <= seg_addr_q + (32'(seg_beats_q) << LogB);
-        walk_row_q <= walk_row_q + RowAddrWidth'(seg_rows);
-        if (wb_q != nwb_q - 16'd1) begin
-          wb_q <= wb_q + 16'd1;
-        end else begin
-          wb_q <= '0;
-          if (y_q != rows_q - 16'd1) begin
-            y_q <= y_q + 16'd1;
-            if (yb_q != bh_q - 16'd1) begin
-              yb_q <= yb_q + 16'd1;
-            end else begin
-              yb_q     <= '0;
-              bit_hb_q <= bit_hb_q + BitIdxW'({bm_row_q, 3'b000});
-            end
-          end else begin
-            // next plane: rows restart, block rows restart, the channel block may advance
-            y_q          <= '0;
-            yb_q         <= '0;
-            bit_hb_q     <= '0;
-            plane_addr_q <= plane_addr_q + plane_bytes_q;
-            seg_addr_q   <= plane_addr_q + plane_bytes_q;
-            if (kc_q != k_q - 16'd1) begin
-              kc_q <= kc_q + 16'd1;
-            end else begin
-              kc_q     <= '0;
-              bit_cb_q <= bit_cb_q + BitIdxW'(nwb_q);
-            end
-            if (cg_q == planes_q - 16'd1) walking_q <= 1'b0;
-            cg_q <= cg_q + 16'd1;
-          end
-        end
       end else if (b_fire) begin
         b_valid_q <= 1'b0;
       end

@@ -195,19 +195,39 @@ module gatec_dma_wr #(
   end
 
   // ------------------------------------------------------------------ pass 2: non-zero segments
-  logic p2_walk_q;
-  logic [15:0] cg_q, y_q, y2b_q, wb2_q, kc_q;
-  logic [BitIdxW-1:0] bit_hb_q, bit_cb_q, bit_idx;
-  logic [31:0] seg_addr_q, plane_addr_q;
-  logic [RowAddrWidth-1:0] walk_row_q;
+  logic p2_walk, p2_start;
+  logic [BitIdxW-1:0] bit_idx;
+  logic [31:0] seg_addr;
+  logic [RowAddrWidth-1:0] walk_row;
   logic b2_valid_q, b2_bit, b2_fire, a2_fire;
   logic [BitPtrW-1:0] b2_sel_q;
   logic [31:0] b2_addr_q;
   logic [RowAddrWidth-1:0] b2_row_q;
-  assign bit_idx = bit_hb_q + bit_cb_q + BitIdxW'(wb2_q);
+  assign p2_start = (state_q == SPass1) && !p1_walk_q && !b1_valid_q && !flushing;
+
+  gatec_zb_walker #(.B(B), .RowAddrWidth(RowAddrWidth), .BitIdxW(BitIdxW)) u_walker (
+    .clk_i, .rst_ni,
+    .start_i       (p2_start),
+    .planes_i      (planes_q),
+    .rows_i        (rows_q),
+    .nwb_i         (nwb_q),
+    .seg_beats_i   (seg_beats_q),
+    .seg_rows_i    (RowAddrWidth'(seg_rows)),
+    .bh_i          (bh_q),
+    .bm_row_i      (bm_row_q),
+    .k_i           (k_q),
+    .plane_bytes_i (plane_bytes_q),
+    .addr_i        (addr_q),
+    .row_i         (row0_q),
+    .advance_i     (a2_fire),
+    .walking_o     (p2_walk),
+    .bit_idx_o     (bit_idx),
+    .seg_addr_o    (seg_addr),
+    .row_o         (walk_row)
+  );
   assign b2_bit  = bm_rdata[b2_sel_q];
   assign b2_fire = b2_valid_q && (!b2_bit || !sq_full);
-  assign a2_fire = (state_q == SPass2) && p2_walk_q && (!b2_valid_q || b2_fire);
+  assign a2_fire = (state_q == SPass2) && p2_walk && (!b2_valid_q || b2_fire);
 
   // the bitmap buffer's read port: pass 2's flags, then pass 3's rows through the row reader
   assign bm_re    = a2_fire || (rd_issue && rd_seg_bm);
@@ -249,7 +269,7 @@ module gatec_dma_wr #(
       wr_q <= '0; req_q <= '0; rd_q <= '0; hd_q <= '0;
       rq_rd_q <= 1'b0; rq_wr_q <= 1'b0; inflight_q <= 1'b0; inflight_bm_q <= 1'b0; count_q <= '0;
       rd_rows_done_q <= '0; beat_q <= '0; seg_beat_q <= '0;
-      left_q <= '0; bm_left_q <= '0; p1_walk_q <= 1'b0; p2_walk_q <= 1'b0;
+      left_q <= '0; bm_left_q <= '0; p1_walk_q <= 1'b0;
       b1_valid_q <= 1'b0; b2_valid_q <= 1'b0; flush_q <= '0; ptr_q <= '0; bits_q <= '0;
       blk_nz_q <= 1'b0; bm_waddr_q <= '0; rows_in_bmrow_q <= '0;
     end else begin
@@ -281,10 +301,6 @@ module gatec_dma_wr #(
         x_wb_q <= '0; x_sr_q <= '0;
         r_hb_q <= '0; r_cb_q <= '0; r_pl_q <= '0; r_yb_q <= '0; r_wb_q <= '0;
         bm_waddr_q <= '0; ptr_q <= '0; bits_q <= '0; rows_in_bmrow_q <= '0; blk_nz_q <= 1'b0;
-        cg_q <= '0; y_q <= '0; y2b_q <= '0; wb2_q <= '0; kc_q <= '0; bit_hb_q <= '0; bit_cb_q <= '0;
-        seg_addr_q   <= {h[3], h[2]};
-        plane_addr_q <= {h[3], h[2]};
-        walk_row_q   <= RowAddrWidth'(h[7]);
       end else begin
         // ---------------- generator
         if (push) begin
@@ -384,9 +400,8 @@ module gatec_dma_wr #(
           if (flush_q == 16'd1) rows_in_bmrow_q <= '0;
           else rows_in_bmrow_q <= rows_in_bmrow_q + 16'd1;
         end
-        if (state_q == SPass1 && !p1_walk_q && !b1_valid_q && !flushing) begin
+        if (p2_start) begin
           state_q    <= SPass2;
-          p2_walk_q  <= 1'b1;
           bm_waddr_q <= '0;
         end
 
@@ -394,42 +409,12 @@ module gatec_dma_wr #(
         if (a2_fire) begin
           b2_valid_q <= 1'b1;
           b2_sel_q   <= bit_idx[BitPtrW-1:0];
-          b2_addr_q  <= seg_addr_q;
-          b2_row_q   <= walk_row_q;
-          seg_addr_q <= seg_addr_q + (32'(seg_beats_q) << LogB);
-          walk_row_q <= walk_row_q + RowAddrWidth'(seg_rows);
-          if (wb2_q != nwb_q - 16'd1) begin
-            wb2_q <= wb2_q + 16'd1;
-          end else begin
-            wb2_q <= '0;
-            if (y_q != rows_q - 16'd1) begin
-              y_q <= y_q + 16'd1;
-              if (y2b_q != bh_q - 16'd1) begin
-                y2b_q <= y2b_q + 16'd1;
-              end else begin
-                y2b_q    <= '0;
-                bit_hb_q <= bit_hb_q + BitIdxW'({bm_row_q, 3'b000});
-              end
-            end else begin
-              y_q          <= '0;
-              y2b_q        <= '0;
-              bit_hb_q     <= '0;
-              plane_addr_q <= plane_addr_q + plane_bytes_q;
-              seg_addr_q   <= plane_addr_q + plane_bytes_q;
-              if (kc_q != k_q - 16'd1) begin
-                kc_q <= kc_q + 16'd1;
-              end else begin
-                kc_q     <= '0;
-                bit_cb_q <= bit_cb_q + BitIdxW'(nwb_q);
-              end
-              if (cg_q == planes_q - 16'd1) p2_walk_q <= 1'b0;
-              cg_q <= cg_q + 16'd1;
-            end
-          end
+          b2_addr_q  <= seg_addr;
+          b2_row_q   <= walk_row;
         end else if (b2_fire) begin
           b2_valid_q <= 1'b0;
         end
-        if (state_q == SPass2 && !p2_walk_q && !b2_valid_q) state_q <= SPass3;
+        if (state_q == SPass2 && !p2_walk && !b2_valid_q) state_q <= SPass3;
 
         // ---------------- requests
         if (req_valid_o && req_ready_i) req_q <= req_q + 1'b1;
