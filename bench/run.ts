@@ -1,7 +1,9 @@
 import { benchEngine } from './engine.js';
 import { benchGolden } from './golden.js';
+import { benchZeroBlocks } from './zero-blocks.js';
 
-/** `npm run bench`: every benchmark, measured side by side in one run. GATEC_BENCH=golden,engine picks. */
+/** `npm run bench`: every benchmark, measured side by side in one run. GATEC_BENCH=golden,engine,zero-blocks picks. */
 const only = process.env['GATEC_BENCH']?.split(',');
 if (!only || only.includes('golden')) await benchGolden();
 if (!only || only.includes('engine')) await benchEngine();
+if (!only || only.includes('zero-blocks')) await benchZeroBlocks();
