@@ -10,67 +10,11 @@
 //    data and pop stalls; one burst in flight, never more than the FIFO can hold.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng, buildBench, dramByte, hexOf, root, rtl, runBench } from './common/bench.js';
+import { Rng, buildBench, dramByte, root, rtl } from './common/bench.js';
+import { benchTraces, checkBursts, checkDenseLoad, dramHex, replayWrites, targetWidth } from './common/mem-port.js';
 
 const harness = (n: string) => join(root, 'rtl-tests/mem-port', `tb_${n}.cpp`);
 const ROW_AW = 10;
-const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
-
-interface Trace {
-  reqs: { t: number; addr: number; beats: number }[];
-  rows: { t: number; target: number; row: number; hex: string }[];
-  beats: { t: number; last: boolean; hex: string }[];
-  instrs: { t: number; hex: string }[];
-  cycles: number;
-  errors: string[];
-}
-
-function parse(lines: string[]): Trace[] {
-  const out: Trace[] = [];
-  let cur: Trace = { reqs: [], rows: [], beats: [], instrs: [], cycles: 0, errors: [] };
-  for (const line of lines) {
-    const f = line.trim().split(' ');
-    const n = f.slice(1).map(Number);
-    switch (f[0]) {
-      case 'req':
-        cur.reqs.push({ t: n[0]!, addr: n[1]!, beats: n[2]! });
-        break;
-      case 'row':
-        cur.rows.push({ t: n[0]!, target: n[1]!, row: n[2]!, hex: f[4]! });
-        break;
-      case 'beat':
-        cur.beats.push({ t: n[0]!, last: f[2] === '1', hex: f[3]! });
-        break;
-      case 'instr':
-        cur.instrs.push({ t: n[0]!, hex: f[2]! });
-        break;
-      case 'error':
-        cur.errors.push(line);
-        break;
-      case 'end':
-        cur.cycles = n[0]!;
-        out.push(cur);
-        cur = { reqs: [], rows: [], beats: [], instrs: [], cycles: 0, errors: [] };
-        break;
-      default:
-        throw new Error(`bench said: ${line}`);
-    }
-  }
-  return out;
-}
-
-/** Requests cover [addr, addr + beats*B) contiguously, in bursts of 1..64 beats. */
-function checkBursts(reqs: Trace['reqs'], addr: number, beats: number, B: number): string[] {
-  const bad: string[] = [];
-  let a = addr;
-  for (const r of reqs) {
-    if (r.addr !== a) bad.push(`request at ${r.addr}, want ${a}`);
-    if (r.beats < 1 || r.beats > 64) bad.push(`burst of ${r.beats} beats`);
-    a = r.addr + r.beats * B;
-  }
-  if (a !== addr + beats * B) bad.push(`requests end at ${a}, want ${addr + beats * B}`);
-  return bad;
-}
 
 // bus widths with the row widths of a matching engine configuration (Wa = max(B, L),
 // Ww = max(B, PeOc*PeIc), Wp = max(B, 8*PeOc))
@@ -93,7 +37,7 @@ describe.each(rdConfigs)('gatec_dma_rd B=$B Wa=$Wa Ww=$Ww Wp=$Wp (Verilator) vs 
     const r = new Rng(cfg.B * 7 + cfg.Ww);
     const loads = Array.from({ length: 120 }, (_, i) => {
       const target = r.int(0, 2);
-      const wt = [cfg.Wa, cfg.Ww, cfg.Wp][target]!;
+      const wt = targetWidth(cfg, target);
       const align = Math.max(64, wt);
       // long loads (many bursts, the outstanding limit) as well as single rows
       const rows = r.bool(0.3) ? r.int(1, 3) : r.int(1, Math.floor(Math.max(5000, 400 * cfg.B) / wt));
@@ -115,23 +59,13 @@ describe.each(rdConfigs)('gatec_dma_rd B=$B Wa=$Wa Ww=$Ww Wp=$Wp (Verilator) vs 
         .map((l) => `load ${l.gap} ${l.addr} ${l.bytes} ${l.target} ${l.row} ${l.seed} ${l.latency} ${l.pReq} ${l.pData}`)
         .join('\n') +
       '\n';
-    const traces = parse(await runBench(exe, input));
-    expect(traces.length).toBe(loads.length);
+    const traces = await benchTraces(exe, input, loads.length);
     const bad: string[] = [];
     loads.forEach((l, i) => {
       const tr = traces[i]!;
       const tag = `load ${i} (${JSON.stringify(l)})`;
-      const wt = [cfg.Wa, cfg.Ww, cfg.Wp][l.target]!;
-      const rows = l.bytes / wt;
       bad.push(...tr.errors.map((e) => `${tag}: ${e}`));
-      bad.push(...checkBursts(tr.reqs, l.addr, l.bytes / cfg.B, cfg.B).map((e) => `${tag}: ${e}`));
-      if (tr.rows.length !== rows) bad.push(`${tag}: ${tr.rows.length} rows written, want ${rows}`);
-      tr.rows.forEach((w, k) => {
-        const want = hexOf(range(l.addr + k * wt, wt).map((a) => dramByte(a, l.seed)));
-        if (w.target !== l.target || w.row !== l.row + k || w.hex !== want) {
-          bad.push(`${tag}: row write ${k} at cycle ${w.t}: target ${w.target} row ${w.row} ${w.hex}, want target ${l.target} row ${l.row + k} ${want}`);
-        }
-      });
+      bad.push(...checkDenseLoad(tr, l, cfg.B, targetWidth(cfg, l.target)).map((e) => `${tag}: ${e}`));
     });
     expect(bad.slice(0, 10)).toEqual([]);
   });
@@ -172,8 +106,7 @@ describe.each(wrConfigs)('gatec_dma_wr B=$B Wa=$Wa (Verilator) vs DRAM model', (
       `${cfg.B} ${cfg.Wa} ${ROW_AW}\n` +
       stores.map((s) => `store ${s.gap} ${s.addr} ${s.bytes} ${s.row} ${s.seed} ${s.pReq} ${s.pData}`).join('\n') +
       '\n';
-    const traces = parse(await runBench(exe, input));
-    expect(traces.length).toBe(stores.length);
+    const traces = await benchTraces(exe, input, stores.length);
     const bad: string[] = [];
     stores.forEach((s, i) => {
       const tr = traces[i]!;
@@ -182,20 +115,9 @@ describe.each(wrConfigs)('gatec_dma_wr B=$B Wa=$Wa (Verilator) vs DRAM model', (
       bad.push(...tr.errors.map((e) => `${tag}: ${e}`));
       bad.push(...checkBursts(tr.reqs, s.addr, nBeats, cfg.B).map((e) => `${tag}: ${e}`));
       if (tr.beats.length !== nBeats) bad.push(`${tag}: ${tr.beats.length} beats, want ${nBeats}`);
-      // DRAM as the write port sees it: beats fill the requests in order
-      const dram = new Map<number, number>();
-      let k = 0;
-      let accepted = 0;
-      tr.reqs.forEach((q, qi) => {
-        for (let j = 0; j < q.beats && k < tr.beats.length; j++, k++) {
-          const b = tr.beats[k]!;
-          if (b.last !== (j === q.beats - 1)) bad.push(`${tag}: beat ${k} (burst ${qi} beat ${j}/${q.beats}) last=${b.last}`);
-          if (b.t <= q.t) bad.push(`${tag}: beat ${k} at cycle ${b.t} before its request was accepted (cycle ${q.t})`);
-          for (let x = 0; x < cfg.B; x++) dram.set(q.addr + j * cfg.B + x, parseInt(b.hex.slice(2 * x, 2 * x + 2), 16));
-        }
-        accepted += q.beats;
-      });
-      expect(accepted).toBe(nBeats);
+      const { written: dram, reqBeats, bad: beatBad } = replayWrites(tr, cfg.B);
+      bad.push(...beatBad.map((e) => `${tag}: ${e}`));
+      expect(reqBeats).toBe(nBeats);
       for (let a = 0; a < s.bytes; a++) {
         const row = s.row + Math.floor(a / cfg.Wa);
         const want = dramByte(row * cfg.Wa + (a % cfg.Wa), s.seed);
@@ -248,8 +170,7 @@ describe.each(fetchConfigs)('gatec_fetch B=$B FetchDepth=$FetchDepth (Verilator)
         .map((p) => `prog ${p.gap} ${p.addr} ${p.count} ${p.seed} ${p.latency} ${p.pReq} ${p.pData} ${p.pPop}`)
         .join('\n') +
       '\n';
-    const traces = parse(await runBench(exe, input));
-    expect(traces.length).toBe(progs.length);
+    const traces = await benchTraces(exe, input, progs.length);
     const bad: string[] = [];
     const beatsPerInstr = Math.max(1, 64 / cfg.B);
     progs.forEach((p, i) => {
@@ -260,7 +181,7 @@ describe.each(fetchConfigs)('gatec_fetch B=$B FetchDepth=$FetchDepth (Verilator)
       for (const q of tr.reqs) if (q.beats % beatsPerInstr) bad.push(`${tag}: burst of ${q.beats} beats splits an instruction`);
       if (tr.instrs.length !== p.count) bad.push(`${tag}: ${tr.instrs.length} instructions, want ${p.count}`);
       tr.instrs.forEach((ins, k) => {
-        const want = hexOf(range(p.addr + 64 * k, 64).map((a) => dramByte(a, p.seed)));
+        const want = dramHex(p.addr + 64 * k, 64, p.seed);
         if (ins.hex !== want) bad.push(`${tag}: instruction ${k} at cycle ${ins.t}: ${ins.hex}, want ${want}`);
       });
     });

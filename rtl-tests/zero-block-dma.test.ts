@@ -22,67 +22,24 @@
 // a dense STORE without stalls still takes 3 + beats cycles.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng, buildBench, dramByte, halfwords, hexOf, root, rtl, runBench } from './common/bench.js';
+import { Rng, buildBench, dramByte, halfwords, hexOf, root, rtl } from './common/bench.js';
+import {
+  type Trace,
+  benchTraces,
+  checkBursts,
+  checkDenseLoad,
+  dmaFields,
+  dramHex,
+  range,
+  replayWrites,
+  targetWidth,
+} from './common/mem-port.js';
 
 const harness = (n: string) => join(root, 'rtl-tests/zero-block-dma', `tb_${n}.cpp`);
 const ROW_AW = 12;
 /** ZB_SEED=n varies every random stimulus (ZB_STATS=1 prints what the bands exercised). */
 const SEED = Number(process.env.ZB_SEED ?? 0) * 1000;
-const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
-
-interface Trace {
-  reqs: { t: number; addr: number; beats: number }[];
-  rows: { t: number; target: number; row: number; hex: string }[];
-  beats: { t: number; last: boolean; hex: string }[];
-  cycles: number;
-  errors: string[];
-}
-
-function parse(lines: string[]): Trace[] {
-  const out: Trace[] = [];
-  const fresh = (): Trace => ({ reqs: [], rows: [], beats: [], cycles: 0, errors: [] });
-  let cur = fresh();
-  for (const line of lines) {
-    const f = line.trim().split(' ');
-    const n = f.slice(1).map(Number);
-    switch (f[0]) {
-      case 'req':
-        cur.reqs.push({ t: n[0]!, addr: n[1]!, beats: n[2]! });
-        break;
-      case 'row':
-        cur.rows.push({ t: n[0]!, target: n[1]!, row: n[2]!, hex: f[4]! });
-        break;
-      case 'beat':
-        cur.beats.push({ t: n[0]!, last: f[2] === '1', hex: f[3]! });
-        break;
-      case 'error':
-        cur.errors.push(line);
-        break;
-      case 'end':
-        cur.cycles = n[0]!;
-        out.push(cur);
-        cur = fresh();
-        break;
-      default:
-        throw new Error(`bench said: ${line}`);
-    }
-  }
-  return out;
-}
-
-/** Requests cover [addr, addr + beats*B) contiguously, in bursts of 1..64 beats. */
-function checkBursts(reqs: Trace['reqs'], addr: number, beats: number, B: number): string[] {
-  const bad: string[] = [];
-  let a = addr;
-  for (const r of reqs) {
-    if (r.addr !== a) bad.push(`request at ${r.addr}, want ${a}`);
-    if (r.beats < 1 || r.beats > 64) bad.push(`burst of ${r.beats} beats`);
-    a = r.addr + r.beats * B;
-  }
-  if (a !== addr + beats * B) bad.push(`requests end at ${a}, want ${addr + beats * B}`);
-  return bad;
-}
 
 /** Splits off the leading requests that add up to `beats` (undefined: they do not). */
 function leading(reqs: Trace['reqs'], beats: number): number | undefined {
@@ -252,14 +209,7 @@ function segments(b: Band, c: Cfg, flags: number[][][]) {
 /** LOAD/STORE h8 bit 0 fields shared by the decoder and the encoder. */
 function zbFields(b: Band, c: Cfg, op: number, r: Rng): Record<number, number> {
   return {
-    0: op | (r.int(0, 3) << 4),
-    1: r.int(0, 0xfffe),
-    2: b.addr,
-    3: b.addr >>> 16,
-    4: b.bmBytes,
-    5: b.bmBytes >>> 16,
-    6: 0,
-    7: b.row0,
+    ...dmaFields(op | (r.int(0, 3) << 4), r.int(0, 0xfffe), b.addr, b.bmBytes, 0, b.row0),
     8: 1,
     9: b.P,
     10: b.rows,
@@ -338,11 +288,11 @@ describe.each(rdConfigs)('gatec_dma_rd zero-block decoder B=$B L=$L Wa=$Wa Bm=$B
       const stim = [r.int(0, 3), seed, r.pick([1, 2, 5, 20, 60]), r.pick([100, 70, 30]), r.pick([100, 80, 40])];
       if (r.bool(0.2)) {
         const target = r.int(0, 2);
-        const wt = [cfg.Wa, cfg.Ww, cfg.Wp][target]!;
+        const wt = targetWidth(cfg, target);
         const rows = r.int(1, Math.floor(3000 / wt) + 1);
         const d = { kind: 'dense' as const, addr: r.int(0, 4000) * Math.max(64, wt), bytes: rows * wt, target, row: r.int(0, (1 << ROW_AW) - 1 - rows), stim, seed };
         cmds.push(d);
-        const h = halfwords({ 0: 1, 1: 7, 2: d.addr, 3: d.addr >>> 16, 4: d.bytes, 5: d.bytes >>> 16, 6: target, 7: d.row });
+        const h = halfwords(dmaFields(1, 7, d.addr, d.bytes, target, d.row));
         script.push(`load ${stim.join(' ')} ${h.join(' ')}`);
         continue;
       }
@@ -360,22 +310,14 @@ describe.each(rdConfigs)('gatec_dma_rd zero-block decoder B=$B L=$L Wa=$Wa Bm=$B
     if (process.env.ZB_STATS) console.log(JSON.stringify({ decoder: cfg, ...cov }));
     expect(Math.min(cov.allZero, cov.allNonZero, cov.mixed, cov.partialChannelBlock, cov.partialColumns, cov.bitmapBufferFull)).toBeGreaterThan(0);
     if (cfg.Bm > 64 * cfg.B) expect(cov.bitmapOver64Beats).toBeGreaterThan(0);
-    const traces = parse(await runBench(exe, script.join('\n') + '\n'));
-    expect(traces.length).toBe(cmds.length + 1);
+    const traces = await benchTraces(exe, script.join('\n') + '\n', cmds.length + 1);
     const bad: string[] = [];
     cmds.forEach((cmd, i) => {
       const tr = traces[i]!;
       bad.push(...tr.errors.map((e) => `load ${i}: ${e}`));
       if (cmd.kind === 'dense') {
         const tag = `dense load ${i} (${JSON.stringify(cmd)})`;
-        const wt = [cfg.Wa, cfg.Ww, cfg.Wp][cmd.target]!;
-        bad.push(...checkBursts(tr.reqs, cmd.addr, cmd.bytes / cfg.B, cfg.B).map((e) => `${tag}: ${e}`));
-        if (tr.rows.length !== cmd.bytes / wt) bad.push(`${tag}: ${tr.rows.length} rows written, want ${cmd.bytes / wt}`);
-        tr.rows.forEach((w, k) => {
-          const want = hexOf(range(cmd.addr + k * wt, wt).map((a) => dramByte(a, cmd.seed)));
-          if (w.target !== cmd.target || w.row !== cmd.row + k || w.hex !== want)
-            bad.push(`${tag}: row write ${k} at cycle ${w.t}: target ${w.target} row ${w.row} ${w.hex}, want target ${cmd.target} row ${cmd.row + k} ${want}`);
-        });
+        bad.push(...checkDenseLoad(tr, cmd, cfg.B, targetWidth(cfg, cmd.target)).map((e) => `${tag}: ${e}`));
         return;
       }
       const b = cmd.band;
@@ -401,7 +343,7 @@ describe.each(rdConfigs)('gatec_dma_rd zero-block decoder B=$B L=$L Wa=$Wa Bm=$B
       for (const s of segs)
         for (let j = 0; j < b.segRows; j++) {
           const hex = s.nz
-            ? hexOf(range(s.addr + j * cfg.Wa, cfg.Wa).map((a) => dramByte(a, cmd.seed)))
+            ? dramHex(s.addr + j * cfg.Wa, cfg.Wa, cmd.seed)
             : hexOf(range(0, cfg.Wa).map(() => b.zp & 0xff));
           expRows.set(s.row + j, hex);
         }
@@ -518,7 +460,7 @@ describe.each(wrConfigs)('gatec_dma_wr zero-block encoder B=$B L=$L Wa=$Wa Bm=$B
         const addr = r.int(0, 4000) * Math.max(64, cfg.Wa);
         const bytes = rows * cfg.Wa;
         cmds.push({ kind: 'dense', addr, bytes, row, stim, data: buf.slice(row * cfg.Wa, row * cfg.Wa + bytes) });
-        const h = halfwords({ 0: 2, 1: 9, 2: addr, 3: addr >>> 16, 4: bytes, 5: bytes >>> 16, 7: row });
+        const h = halfwords(dmaFields(2, 9, addr, bytes, 0, row));
         script.push(`store ${stim.join(' ')} ${row} ${row + rows} ${h.join(' ')}`);
         continue;
       }
@@ -551,8 +493,7 @@ describe.each(wrConfigs)('gatec_dma_wr zero-block encoder B=$B L=$L Wa=$Wa Bm=$B
     if (process.env.ZB_STATS) console.log(JSON.stringify({ encoder: cfg, ...cov }));
     expect(Math.min(cov.allZero, cov.allNonZero, cov.mixed, cov.partialChannelBlock, cov.partialColumns, cov.validBelowRows, cov.bitmapBufferFull)).toBeGreaterThan(0);
     if (cfg.Bm > 64 * cfg.B) expect(cov.bitmapOver64Beats).toBeGreaterThan(0);
-    const traces = parse(await runBench(exe, script.join('\n') + '\n'));
-    expect(traces.length).toBe(cmds.length + 1);
+    const traces = await benchTraces(exe, script.join('\n') + '\n', cmds.length + 1);
     const bad: string[] = [];
     cmds.forEach((cmd, i) => {
       const tr = traces[i]!;
@@ -561,19 +502,11 @@ describe.each(wrConfigs)('gatec_dma_wr zero-block encoder B=$B L=$L Wa=$Wa Bm=$B
           ? `dense store ${i} (addr ${cmd.addr} bytes ${cmd.bytes} row ${cmd.row}, stim ${cmd.stim.join(' ')})`
           : `zero-block store ${i} (${describeBand(cmd.band)}, eps ${cmd.eps}, stim ${cmd.stim.join(' ')})`;
       bad.push(...tr.errors.map((e) => `${tag}: ${e}`));
-      // DRAM as the write port sees it: beats fill the requests in order
-      const written = new Map<number, number>();
-      let kb = 0;
       tr.reqs.forEach((q, qi) => {
         if (q.beats < 1 || q.beats > 64) bad.push(`${tag}: burst ${qi} of ${q.beats} beats`);
-        for (let j = 0; j < q.beats && kb < tr.beats.length; j++, kb++) {
-          const beat = tr.beats[kb]!;
-          if (beat.last !== (j === q.beats - 1)) bad.push(`${tag}: beat ${kb} (burst ${qi} beat ${j}/${q.beats}, cycle ${beat.t}) last=${beat.last}`);
-          if (beat.t <= q.t) bad.push(`${tag}: beat ${kb} at cycle ${beat.t} before its request was accepted (cycle ${q.t})`);
-          for (let x = 0; x < cfg.B; x++) written.set(q.addr + j * cfg.B + x, parseInt(beat.hex.slice(2 * x, 2 * x + 2), 16));
-        }
       });
-      const reqBeats = tr.reqs.reduce((n, q) => n + q.beats, 0);
+      const { written, reqBeats, bad: beatBad } = replayWrites(tr, cfg.B);
+      bad.push(...beatBad.map((e) => `${tag}: ${e}`));
       if (tr.beats.length !== reqBeats) bad.push(`${tag}: ${tr.beats.length} beats for ${reqBeats} requested`);
       const firstWrong = (addr: number, bytes: ArrayLike<number>) => {
         for (let x = 0; x < bytes.length; x++) if (written.get(addr + x) !== bytes[x]) return x;

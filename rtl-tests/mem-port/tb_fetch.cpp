@@ -18,8 +18,7 @@
 #include <memory>
 #include "Vgatec_fetch.h"
 #include "verilated.h"
-#include "bits.h"
-#include "dram.h"
+#include "dma.h"
 
 using namespace gatec_tb;
 
@@ -30,11 +29,7 @@ int main(int argc, char** argv) {
   int B = 0, depth = 0;
   if (std::scanf("%d %d", &B, &depth) != 2) return 2;
   const long beatsPerInstr = B >= 64 ? 1 : 64 / B;
-  dut->clk_i = 0;
-  dut->rst_ni = 0;
-  dut->eval();
-  dut->rst_ni = 1;
-  dut->eval();
+  reset(*dut);
   long cycle = 0;
   char cmd[16];
   while (std::scanf("%15s", cmd) == 1) {
@@ -44,9 +39,8 @@ int main(int argc, char** argv) {
       return 2;
     Prng rng(static_cast<uint64_t>(seed));
     ReadPort port;
-    int errors = 0;
-    bool pendValid = false;
-    uint32_t pendAddr = 0, pendBeats = 0;
+    Errors err;
+    ReqHold hold;
     long beatsIn = 0, popped = 0, requested = 0, doneAt = -1;
     const long t0 = cycle + gap;
     long t = 0;
@@ -55,14 +49,8 @@ int main(int argc, char** argv) {
       dut->start_i = start;
       dut->prog_addr_i = static_cast<uint32_t>(addr);
       dut->prog_len_i = static_cast<uint32_t>(count);
-      dut->req_ready_i = rng.chance(static_cast<int>(pReq));
-      const bool dv = port.beatValid(cycle, rng.chance(static_cast<int>(pData)));
-      dut->data_valid_i = dv;
-      dut->data_last_i = dv && port.beatLast();
-      if (dv) {
-        const uint32_t a = port.beatAddr(static_cast<uint32_t>(B));
-        for (int i = 0; i < B; i++) put(dut->data_i, 8 * i, 8, dramByte(a + i, static_cast<uint32_t>(seed)));
-      }
+      const bool dv = driveReadPort(*dut, port, rng, cycle, pReq, pData, B,
+                                    [&](uint32_t a) { return dramByte(a, static_cast<uint32_t>(seed)); });
       dut->pop_i = 0;
       dut->eval();
       const bool pop = c > gap && dut->instr_valid_o && rng.chance(static_cast<int>(pPop));
@@ -70,16 +58,11 @@ int main(int argc, char** argv) {
       dut->eval();
       t = cycle - t0;
       if (c > gap) {
-        if (pendValid && (!dut->req_valid_o || dut->req_addr_o != pendAddr || dut->req_beats_o != pendBeats)) {
-          if (errors++ < 20) std::printf("error cycle %ld: request withdrawn or changed before acceptance\n", t);
-        }
-        pendValid = dut->req_valid_o && !dut->req_ready_i;
-        pendAddr = dut->req_addr_o;
-        pendBeats = dut->req_beats_o;
+        hold.check(*dut, err, t, "request");
         if (dut->req_valid_o && dut->req_ready_i) {
           std::printf("req %ld %u %u\n", t, dut->req_addr_o, dut->req_beats_o);
           if (!port.bursts.empty()) {
-            if (errors++ < 20) std::printf("error cycle %ld: a second burst while one is outstanding\n", t);
+            err("error cycle %ld: a second burst while one is outstanding\n", t);
           }
           port.accept(dut->req_addr_o, dut->req_beats_o, cycle, static_cast<int>(latency));
           requested += dut->req_beats_o;
@@ -87,25 +70,22 @@ int main(int argc, char** argv) {
           const long inflight = (requested - beatsIn) / beatsPerInstr;
           const long queued = beatsIn / beatsPerInstr - popped;
           if (queued + inflight > depth) {
-            if (errors++ < 20) std::printf("error cycle %ld: %ld queued + %ld requested > FetchDepth\n", t, queued, inflight);
+            err("error cycle %ld: %ld queued + %ld requested > FetchDepth\n", t, queued, inflight);
           }
           if (requested > count * beatsPerInstr) {
-            if (errors++ < 20) std::printf("error cycle %ld: requests beyond the program\n", t);
+            err("error cycle %ld: requests beyond the program\n", t);
           }
         }
         const long queued = beatsIn / beatsPerInstr - popped;
         if ((queued > 0) != static_cast<bool>(dut->instr_valid_o)) {
-          if (errors++ < 20) std::printf("error cycle %ld: instr_valid_o=%d with %ld instructions queued\n", t, dut->instr_valid_o, queued);
+          err("error cycle %ld: instr_valid_o=%d with %ld instructions queued\n", t, dut->instr_valid_o, queued);
         }
         if (pop) {
           std::printf("instr %ld %s\n", t, hexBytes(dut->instr_o, 64).c_str());
           if (++popped == count) doneAt = c;
         }
       }
-      dut->clk_i = 1;
-      dut->eval();
-      dut->clk_i = 0;
-      dut->eval();
+      tick(*dut);
       if (dv) {
         port.sent(cycle);
         beatsIn++;
@@ -113,16 +93,12 @@ int main(int argc, char** argv) {
       cycle++;
       if (c > gap && (count == 0 || popped == count) && doneAt < 0) doneAt = c;
       if (doneAt >= 0 && c >= doneAt + 20) break;
-      if (c > gap + 100000) {
-        if (errors++ < 20) std::printf("error: timeout\n");
-        break;
-      }
+      if (timedOut(c, gap + 100000, err)) break;
     }
     if (!port.bursts.empty() || dut->instr_valid_o) {
-      if (errors++ < 20) std::printf("error: data or instructions left over after the program\n");
+      err("error: data or instructions left over after the program\n");
     }
-    std::printf("end %ld %d\n", t, errors);
-    std::fflush(stdout);
+    endCommand(t, err);
   }
   dut->final();
   return 0;

@@ -25,8 +25,7 @@
 #include <string>
 #include "Vgatec_dma_rd.h"
 #include "verilated.h"
-#include "bits.h"
-#include "dram.h"
+#include "dma.h"
 
 using namespace gatec_tb;
 
@@ -39,8 +38,6 @@ uint8_t dram(uint32_t a, uint32_t seed) {
   return it == mem.end() ? dramByte(a, seed) : it->second;
 }
 
-int hexNibble(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,12 +46,8 @@ int main(int argc, char** argv) {
   auto dut = std::make_unique<Vgatec_dma_rd>(ctx.get());
   int B = 0, Wa = 0, Ww = 0, Wp = 0, rowAw = 0;
   if (std::scanf("%d %d %d %d %d", &B, &Wa, &Ww, &Wp, &rowAw) != 5) return 2;
-  dut->clk_i = 0;
-  dut->rst_ni = 0;
   dut->start_i = 0;
-  dut->eval();
-  dut->rst_ni = 1;
-  dut->eval();
+  reset(*dut);
   long cycle = 0;
   char cmd[16];
   static char hex[1 << 20];
@@ -63,8 +56,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(cmd, "mem")) {
       unsigned long addr;
       if (std::scanf("%lu %1048575s", &addr, hex) != 2) return 2;
-      for (size_t i = 0; hex[2 * i]; i++)
-        mem[static_cast<uint32_t>(addr + i)] = static_cast<uint8_t>(hexNibble(hex[2 * i]) * 16 + hexNibble(hex[2 * i + 1]));
+      forHexBytes(hex, [&](size_t i, uint8_t v) { mem[static_cast<uint32_t>(addr + i)] = v; });
       continue;
     }
     if (!std::strcmp(cmd, "clear")) {
@@ -75,9 +67,7 @@ int main(int argc, char** argv) {
     long h[32] = {0};
     bool isLoad = !std::strcmp(cmd, "load");
     if (isLoad) {
-      if (std::scanf("%ld %ld %ld %ld %ld", &gap, &seed, &latency, &pReq, &pData) != 5) return 2;
-      for (int k = 0; k < 32; k++)
-        if (std::scanf("%ld", &h[k]) != 1) return 2;
+      if (std::scanf("%ld %ld %ld %ld %ld", &gap, &seed, &latency, &pReq, &pData) != 5 || !scanHalfwords(h)) return 2;
     } else if (!std::strcmp(cmd, "idle")) {
       if (std::scanf("%ld", &gap) != 1) return 2;
     } else {
@@ -85,9 +75,8 @@ int main(int argc, char** argv) {
     }
     Prng rng(static_cast<uint64_t>(isLoad ? seed : idleRng.next()));
     ReadPort port;
-    int errors = 0;
-    bool pendValid = false;
-    uint32_t pendAddr = 0, pendBeats = 0;
+    Errors err;
+    ReqHold hold;
     const long t0 = cycle + gap;
     long t = 0;
     for (long c = 0;; c++) {
@@ -98,69 +87,32 @@ int main(int argc, char** argv) {
         break;
       }
       dut->start_i = start;
-      // the instruction is only valid with start_i (the engine's FIFO head moves on after the pop)
-      for (int k = 0; k < 32; k++) put(dut->instr_i, 16 * k, 16, start ? static_cast<uint64_t>(h[k]) & 0xffff : rng.next() & 0xffff);
-      dut->req_ready_i = rng.chance(static_cast<int>(pReq));
-      const bool dv = port.beatValid(cycle, rng.chance(static_cast<int>(pData)));
-      dut->data_valid_i = dv;
-      dut->data_last_i = dv && port.beatLast();
-      if (dv) {
-        const uint32_t a = port.beatAddr(static_cast<uint32_t>(B));
-        for (int i = 0; i < B; i++) put(dut->data_i, 8 * i, 8, dram(a + static_cast<uint32_t>(i), static_cast<uint32_t>(seed)));
-      }
+      driveInstr(dut->instr_i, start, h, rng);
+      const bool dv = driveReadPort(*dut, port, rng, cycle, pReq, pData, B,
+                                    [&](uint32_t a) { return dram(a, static_cast<uint32_t>(seed)); });
       dut->eval();
       t = cycle - t0;
-      if (idle && dut->busy_o) {
-        if (errors++ < 20) std::printf("error cycle %ld: busy_o high while no instruction runs\n", t);
-      }
+      if (idle && dut->busy_o) err("error cycle %ld: busy_o high while no instruction runs\n", t);
       // done: this cycle is left unclocked, so the next LOAD may start in it (gap 0)
       if (c > gap && !dut->busy_o) {
-        if (!port.bursts.empty() || dut->req_valid_o) {
-          if (errors++ < 20) std::printf("error cycle %ld: busy_o low with %zu bursts due\n", t, port.bursts.size());
-        }
+        if (!port.bursts.empty() || dut->req_valid_o) err("error cycle %ld: busy_o low with %zu bursts due\n", t, port.bursts.size());
         break;
       }
-      if (pendValid && (!dut->req_valid_o || dut->req_addr_o != pendAddr || dut->req_beats_o != pendBeats)) {
-        if (errors++ < 20) std::printf("error cycle %ld: request withdrawn or changed before acceptance\n", t);
-      }
-      pendValid = dut->req_valid_o && !dut->req_ready_i;
-      pendAddr = dut->req_addr_o;
-      pendBeats = dut->req_beats_o;
+      hold.check(*dut, err, t, "request");
       if (dut->req_valid_o && dut->req_ready_i) {
-        if (idle) {
-          if (errors++ < 20) std::printf("error cycle %ld: request while no instruction runs\n", t);
-        }
-        std::printf("req %ld %u %u\n", t, dut->req_addr_o, dut->req_beats_o);
-        port.accept(dut->req_addr_o, dut->req_beats_o, cycle, static_cast<int>(latency));
-        if (port.bursts.size() > 4) {
-          if (errors++ < 20) std::printf("error cycle %ld: %zu bursts outstanding\n", t, port.bursts.size());
-        }
+        if (idle) err("error cycle %ld: request while no instruction runs\n", t);
+        acceptRead(*dut, port, err, t, cycle, latency);
       }
-      const int wes = dut->in_we_o + dut->w_we_o + dut->p_we_o;
-      if (wes > 1) {
-        if (errors++ < 20) std::printf("error cycle %ld: %d buffer write enables at once\n", t, wes);
+      if (rowWriteEnables(*dut, err, t) >= 1) {
+        if (idle) err("error cycle %ld: row write while no instruction runs\n", t);
+        printRowWrite(*dut, t, rowAw, Wa, Ww, Wp);
       }
-      if (wes >= 1) {
-        if (idle) {
-          if (errors++ < 20) std::printf("error cycle %ld: row write while no instruction runs\n", t);
-        }
-        const int tgt = dut->w_we_o ? 1 : dut->p_we_o ? 2 : 0;
-        std::printf("row %ld %d %llu %s\n", t, tgt, static_cast<unsigned long long>(get(dut->row_o, 0, rowAw)),
-                    hexBytes(dut->row_data_o, tgt == 1 ? Ww : tgt == 2 ? Wp : Wa).c_str());
-      }
-      dut->clk_i = 1;
-      dut->eval();
-      dut->clk_i = 0;
-      dut->eval();
+      tick(*dut);
       if (dv) port.sent(cycle);
       cycle++;
-      if (c > gap + 200000) {
-        if (errors++ < 20) std::printf("error: timeout\n");
-        break;
-      }
+      if (timedOut(c, gap + 200000, err)) break;
     }
-    std::printf("end %ld %d\n", t, errors);
-    std::fflush(stdout);
+    endCommand(t, err);
   }
   dut->final();
   return 0;
