@@ -4,11 +4,10 @@ import { DEFAULT_ENGINE_CONFIG, rowWidths, type EngineConfig } from '../generato
 import type { ComputeInstr, Instr, LoadInstr } from '../generator/engine/isa.js';
 import { physicalOf } from '../generator/engine/layout.js';
 import { convWeightImage } from '../generator/engine/weights.js';
-import { EXIT_UNSUPPORTED, GatecError } from '../src/errors.js';
 import { loadModel } from '../src/frontend/load.js';
 import type { Model } from '../src/ir/types.js';
 import { sharedData, sharedModel } from './fixtures.js';
-import { IrBuilder, randomInput, runOnEngine } from './support/engine-models.js';
+import { expectUnsupported, IrBuilder, randomInput, runOnEngine } from './support/engine-models.js';
 
 /** Every op the engine runs, with strides, padding, groups, a residual add, a concat and a flatten view. */
 function allOps(): Model {
@@ -167,17 +166,7 @@ describe('tiling', () => {
 });
 
 describe('what does not fit, or is not supported, is an unsupported-feature error naming the layer', () => {
-  const fails = (model: Model, over: Partial<EngineConfig>, message: RegExp) => {
-    let error: unknown;
-    try {
-      compileEngine(model, config(over));
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(GatecError);
-    expect((error as GatecError).exitCode).toBe(EXIT_UNSUPPORTED);
-    expect((error as GatecError).message).toMatch(message);
-  };
+  const fails = (model: Model, over: Partial<EngineConfig>, message: RegExp) => expectUnsupported(model, config(over), message);
 
   it('input rows of one output row larger than half the in buffer', () => {
     const b = new IrBuilder('wide', [64, 40, 40]);

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileEngine } from '../generator/engine/build.js';
 import { bitmapBufferBytes, rowWidths, type EngineConfig } from '../generator/engine/config.js';
 import type { Instr, LoadInstr } from '../generator/engine/isa.js';
-import { EXIT_UNSUPPORTED, GatecError } from '../src/errors.js';
 import type { Model } from '../src/ir/types.js';
-import { IrBuilder, runOnEngine } from './support/engine-models.js';
+import { expectUnsupported, IrBuilder, runOnEngine } from './support/engine-models.js';
 import { checkRun, goldenAppliesEpsilon, mixedAddModel, PATTERNS, patternInput, ZB_CONFIGS, zbConfig as config, zeroBlockModel } from './support/engine-zero-blocks.js';
 
 /**
@@ -125,17 +124,7 @@ describe('zero-block lowering', () => {
 });
 
 describe('what the engine cannot do with zero blocks is an unsupported-feature error naming the tensor or layer', () => {
-  const fails = (model: Model, over: Partial<EngineConfig>, message: RegExp) => {
-    let error: unknown;
-    try {
-      compileEngine(model, config(over));
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(GatecError);
-    expect((error as GatecError).exitCode).toBe(EXIT_UNSUPPORTED);
-    expect((error as GatecError).message).toMatch(message);
-  };
+  const fails = (model: Model, over: Partial<EngineConfig>, message: RegExp) => expectUnsupported(model, config(over), message);
 
   it('a block the engine cannot skip', () => {
     const b = new IrBuilder('zbbad', [8, 4, 4]);

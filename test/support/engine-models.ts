@@ -1,7 +1,9 @@
+import { expect } from 'vitest';
 import { compileEngine, type EngineCompilation } from '../../generator/engine/build.js';
 import type { Tiling } from '../../generator/engine/program.js';
 import type { EngineConfig } from '../../generator/engine/config.js';
 import { packTensor, physicalOf, unpackTensor } from '../../generator/engine/layout.js';
+import { EXIT_UNSUPPORTED, GatecError } from '../../src/errors.js';
 import { quantizeInput, runGolden } from '../../src/golden/run.js';
 import { inferOutputShape } from '../../src/ir/shapes.js';
 import type { Clamp, ConvLayer, Layer, Model, Requant, TensorInfo } from '../../src/ir/types.js';
@@ -231,4 +233,17 @@ export function randomInput(model: Model, seed = 7): Float32Array {
   const rng = mulberry32(seed);
   const shape = model.tensors.find((t) => t.name === model.inputs[0])!.shape;
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng());
+}
+
+/** Compiling `model` for `config` must fail as an unsupported feature (exit 2) with `message`. */
+export function expectUnsupported(model: Model, config: EngineConfig, message: RegExp): void {
+  let error: unknown;
+  try {
+    compileEngine(model, config);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(GatecError);
+  expect((error as GatecError).exitCode).toBe(EXIT_UNSUPPORTED);
+  expect((error as GatecError).message).toMatch(message);
 }
