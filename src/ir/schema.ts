@@ -7,6 +7,7 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
 const pair = z.tuple([int.min(1), int.min(1)]);
 const pads = z.tuple([int.min(0), int.min(0), int.min(0), int.min(0)]);
 const int8 = int.min(-128).max(127);
+const int32 = int.min(-(2 ** 31)).max(2 ** 31 - 1);
 
 const requant = z
   .object({ multiplier: z.array(int.min(0).max(2 ** 15 - 1)), shift: z.array(int.min(1).max(52)) })
@@ -30,7 +31,8 @@ const conv = z
     bias: base64,
     requant,
     clamp,
-    gating: z.object({ baseChannels: int.min(0), threshold: base64 }).strict().optional(),
+    // Counts against the layer's channels are checked in validate.ts, whose messages name the layer.
+    gating: z.object({ baseChannels: int, threshold: z.array(int32), below: z.array(z.boolean()).optional() }).strict().optional(),
     pruneMask: base64.optional(),
   })
   .strict();

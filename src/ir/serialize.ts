@@ -1,8 +1,9 @@
 import { badInput } from '../errors.js';
 import { issuePath, modelJson, type LayerJson, type ModelJson } from './schema.js';
-import type { Layer, Model, Requant, TensorInfo } from './types.js';
+import type { Gating, Layer, Model, Requant, TensorInfo } from './types.js';
 import { validateModel } from './validate.js';
 
+type GatingJson = NonNullable<Extract<LayerJson, { op: 'conv' }>['gating']>;
 type TypedArray = Int8Array | Uint8Array | Int32Array;
 
 export function encodeBase64(a: TypedArray): string {
@@ -36,6 +37,14 @@ function requantFromJson(r: { multiplier: number[]; shift: number[] }): Requant 
   return { multiplier: Int32Array.from(r.multiplier), shift: Int32Array.from(r.shift) };
 }
 
+function gatingToJson(g: Gating): GatingJson {
+  return { baseChannels: g.baseChannels, threshold: Array.from(g.threshold), ...(g.below ? { below: [...g.below] } : {}) };
+}
+
+function gatingFromJson(g: GatingJson): Gating {
+  return { baseChannels: g.baseChannels, threshold: Int32Array.from(g.threshold), ...(g.below ? { below: [...g.below] } : {}) };
+}
+
 /** Builds the JSON object with a fixed key order, so equal models give equal bytes. */
 function layerToJson(l: Layer): LayerJson {
   const base = { name: l.name, inputs: [...l.inputs], output: l.output };
@@ -52,9 +61,7 @@ function layerToJson(l: Layer): LayerJson {
         bias: encodeBase64(l.bias),
         requant: requantToJson(l.requant),
         clamp: l.clamp,
-        ...(l.gating
-          ? { gating: { baseChannels: l.gating.baseChannels, threshold: encodeBase64(l.gating.threshold) } }
-          : {}),
+        ...(l.gating ? { gating: gatingToJson(l.gating) } : {}),
         ...(l.pruneMask ? { pruneMask: encodeBase64(l.pruneMask) } : {}),
       };
     case 'fc':
@@ -104,14 +111,7 @@ function layerFromJson(l: LayerJson, where: string): Layer {
         bias: decodeInt32(l.bias, `${where}.bias`),
         requant: requantFromJson(l.requant),
         clamp: l.clamp,
-        ...(l.gating
-          ? {
-              gating: {
-                baseChannels: l.gating.baseChannels,
-                threshold: decodeInt32(l.gating.threshold, `${where}.gating.threshold`),
-              },
-            }
-          : {}),
+        ...(l.gating ? { gating: gatingFromJson(l.gating) } : {}),
         ...(l.pruneMask ? { pruneMask: decodeUint8(l.pruneMask) } : {}),
       };
     case 'fc':

@@ -40,11 +40,23 @@ export interface Requant {
 /** Fused activation as a saturating clamp in the output's int8 domain. */
 export type Clamp = [number, number];
 
-/** Channel gating of a conv (CGNet): base channels come first after reordering. */
+/**
+ * Channel gating of a conv (CGNet, DESIGN.md "Channel gating"). The first `baseChannels` input
+ * channels are the base path (a reordering pass put them first); per output activation
+ *   acc_base = bias[co] + sum over the base channels and taps of w * (x - zp_x)
+ *   gate on  = below[co] ? acc_base < threshold[co] : acc_base > threshold[co]
+ *   acc      = gate on ? acc_base + sum over the other channels : acc_base
+ * and acc is requantized as usual. `below` is set where the folded BatchNorm scale of the
+ * channel is negative (the real partial sum and the accumulator then move in opposite
+ * directions); absent means false for every channel. Only for groups == 1.
+ */
 export interface Gating {
+  /** 1 .. Cin - 1 */
   baseChannels: number;
-  /** int32 per output channel, accumulator domain (bias included): gate on when acc_base > threshold. */
+  /** int32 per output channel, accumulator domain (bias included). */
   threshold: Int32Array;
+  /** One per output channel: gate on when acc_base is below the threshold instead of above. */
+  below?: boolean[];
 }
 
 interface LayerBase {

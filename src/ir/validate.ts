@@ -1,6 +1,6 @@
-import { badInput } from '../errors.js';
+import { badInput, unsupported } from '../errors.js';
 import { inferOutputShape, product, requantEntries } from './shapes.js';
-import type { Model, TensorInfo } from './types.js';
+import type { ConvLayer, Model, TensorInfo } from './types.js';
 
 /** Largest zero-block epsilon: |v - zp| of two int8 values never exceeds 255. */
 export const MAX_ZERO_BLOCK_EPSILON = 255;
@@ -24,6 +24,23 @@ export function zeroBlockProblem(t: TensorInfo): string | undefined {
     const as = t.shape.length === 1 ? ` (a vector [${t.shape[0]}] is blocked as ${dims.join('x')})` : '';
     return `zeroBlock block ${block.join('x')} is larger than the tensor ${dims.join('x')}${as}`;
   }
+  return undefined;
+}
+
+/**
+ * Why a conv's gating does not suit the layer, or undefined. Grouped convs are a feature gating
+ * does not have (the base path would need one channel split per group), hence `unsupported`.
+ */
+export function gatingProblem(l: ConvLayer, cin: number): { reason: string; unsupported?: true } | undefined {
+  const g = l.gating;
+  if (!g) return undefined;
+  const co = l.bias.length;
+  if (l.groups !== 1) return { reason: `channel gating of a grouped conv (groups ${l.groups}) is not supported`, unsupported: true };
+  if (g.baseChannels < 1 || g.baseChannels > cin - 1) {
+    return { reason: `gating baseChannels ${g.baseChannels} must be from 1 to ${cin - 1} (the conv has ${cin} input channels)` };
+  }
+  if (g.threshold.length !== co) return { reason: `gating has ${g.threshold.length} thresholds for ${co} output channels` };
+  if (g.below && g.below.length !== co) return { reason: `gating has ${g.below.length} 'below' flags for ${co} output channels` };
   return undefined;
 }
 
@@ -81,9 +98,8 @@ export function validateModel(m: Model, file: string): void {
       throw badInput(where, 'pruneMask length differs from the weight count');
     }
     if (l.op === 'conv' && l.gating) {
-      const cin = shapes.get(l.inputs[0]!)![0]! / l.groups;
-      if (l.gating.baseChannels > cin) throw badInput(where, `gating base ${l.gating.baseChannels} exceeds ${cin} input channels`);
-      if (l.gating.threshold.length !== l.bias.length) throw badInput(where, 'gating needs one threshold per output channel');
+      const problem = gatingProblem(l, shapes.get(l.inputs[0]!)![0]!);
+      if (problem) throw problem.unsupported ? unsupported(where, problem.reason) : badInput(where, problem.reason);
     }
     produced.add(l.output);
   }
