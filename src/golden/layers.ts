@@ -21,7 +21,7 @@ export interface Act {
   quant: Quantization;
 }
 
-function requantInto(out: Int8Array, offset: number, acc: Int32Array | Float64Array, m: number, s: number, zp: number, clamp: Clamp): void {
+export function requantInto(out: Int8Array, offset: number, acc: Int32Array | Float64Array, m: number, s: number, zp: number, clamp: Clamp): void {
   const unit = 2 ** s;
   const half = unit / 2;
   const inv = 2 ** -s;
@@ -37,7 +37,7 @@ function requantInto(out: Int8Array, offset: number, acc: Int32Array | Float64Ar
 }
 
 /** Input minus its zero point, zero-padded: padding holds real zero. */
-function centeredPadded(x: Act, pads: [number, number, number, number]): { data: Int16Array; h: number; w: number } {
+export function centeredPadded(x: Act, pads: [number, number, number, number]): { data: Int16Array; h: number; w: number } {
   const [c, h, w] = x.shape as [number, number, number];
   const [pt, pl, pb, pr] = pads;
   const hp = h + pt + pb;
@@ -54,7 +54,7 @@ function centeredPadded(x: Act, pads: [number, number, number, number]): { data:
   return { data, h: hp, w: wp };
 }
 
-/** Conv accumulators (bias included) for one output channel; shared with gating later. */
+/** Adds input channels cStart..cEnd-1 of one output channel to `acc` (dense and gated convs). */
 export function convChannelAcc(
   l: ConvLayer,
   xp: { data: Int16Array; h: number; w: number },

@@ -1,5 +1,6 @@
 import { dequantizeValue, quantizeValue } from '../ir/numerics.js';
 import type { Layer, Model, TensorInfo } from '../ir/types.js';
+import { GatingCounter, gatedConv, hasGating, isGated, type GatingResult } from './gating.js';
 import { add, concat, conv, fc, globalAvgPool, pool, transpose, type Act } from './layers.js';
 import { hasZeroBlocks, ZeroBlockCounter, type SparsityResult } from './zero-blocks.js';
 
@@ -16,6 +17,12 @@ export interface GoldenResult {
    * i.e. zero blocks already hold the zero point.
    */
   sparsity?: SparsityResult;
+  /**
+   * Only for models with gated convs: per gated conv, outputs gated off and MACs dense, base
+   * and executed (golden/gating.ts). With zero blocks as well, `sparsity` counts the MACs both
+   * skip together.
+   */
+  gating?: GatingResult;
 }
 
 /** ONNX QuantizeLinear of the float input with the input tensor's parameters. */
@@ -29,7 +36,7 @@ export function runLayer(l: Layer, ins: Act[], out: TensorInfo): Act {
   const x = ins[0]!;
   switch (l.op) {
     case 'conv':
-      return conv(l, x, out.quant);
+      return isGated(l) ? gatedConv(l, x, out.quant).act : conv(l, x, out.quant);
     case 'fc':
       return fc(l, x, out.quant);
     case 'maxpool':
@@ -56,26 +63,38 @@ export function runGolden(m: Model, input: ArrayLike<number>): GoldenResult {
   const input0: Act = { shape: inInfo.shape, data: quantizeInput(inInfo, input), quant: inInfo.quant };
   tensors.set(inInfo.name, input0);
   const counter = hasZeroBlocks(m) ? new ZeroBlockCounter(m) : undefined;
-  if (counter) {
-    counter.write(inInfo.name, input0);
-    for (const l of m.layers) {
-      const out = runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!);
+  const gating = hasGating(m) ? new GatingCounter() : undefined;
+  counter?.write(inInfo.name, input0);
+  for (const l of m.layers) {
+    const ins = l.inputs.map((i) => tensors.get(i)!);
+    const info = infos.get(l.output)!;
+    let out: Act;
+    let gates: Uint8Array | undefined;
+    if (l.op === 'conv' && isGated(l)) {
+      ({ act: out, gates } = gatedConv(l, ins[0]!, info.quant));
+      gating!.layer(l, ins[0]!.shape[0]!, gates);
+    } else {
+      out = runLayer(l, ins, info);
+    }
+    if (counter) {
       // A view shares its producer's (already written) bytes; validation keeps zeroBlock off it.
       if (l.op !== 'reshape') counter.write(l.output, out);
-      counter.layer(l);
-      tensors.set(l.output, out);
+      counter.layer(l, gates);
     }
-  } else {
-    for (const l of m.layers) {
-      tensors.set(l.output, runLayer(l, l.inputs.map((i) => tensors.get(i)!), infos.get(l.output)!));
-    }
+    tensors.set(l.output, out);
   }
   const outputsInt = m.outputs.map((o) => tensors.get(o)!.data);
   const outputs = m.outputs.map((o) => {
     const t = tensors.get(o)!;
     return Float64Array.from(t.data, (q) => dequantizeValue(q, t.quant.scale, t.quant.zeroPoint));
   });
-  return { outputsInt, outputs, tensors, ...(counter ? { sparsity: counter.result() } : {}) };
+  return {
+    outputsInt,
+    outputs,
+    tensors,
+    ...(counter ? { sparsity: counter.result() } : {}),
+    ...(gating ? { gating: gating.result() } : {}),
+  };
 }
 
 export function argmax(v: ArrayLike<number>): number {

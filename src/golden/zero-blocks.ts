@@ -1,6 +1,7 @@
 import { product } from '../ir/shapes.js';
 import type { ConvLayer, Layer, LayerOp, Model, TensorInfo, ZeroBlockConfig } from '../ir/types.js';
 import type { Act } from './layers.js';
+import { gatedMacs, gatedMaskedMacs, isGated } from './gating.js';
 import { layerMacs } from './macs.js';
 
 /**
@@ -19,7 +20,10 @@ import { layerMacs } from './macs.js';
  * - zeroBlocks / totalBlocks of the layer's output (0 / 0 when the output has no zeroBlock);
  * - MACs dense (macs.ts: every (output, tap) pair, padding taps included) and executed =
  *   dense - skipped, skipped = (output, tap) pairs whose input element lies inside the image and
- *   in a zero block of the layer's input tensor;
+ *   in a zero block of the layer's input tensor. For a gated conv (golden/gating.ts) the two
+ *   compose: executed = the (output, tap) pairs gating executes (every output's base taps, the
+ *   rest taps of gated-on outputs) minus those of them whose input element lies inside the image
+ *   and in a zero block;
  * - activation bytes, dense: 1 byte per element of each input read and of the output written;
  *   actual: for a tensor with zeroBlock, the real elements of its non-zero blocks plus its bitmap,
  *   ceil(totalBlocks / 8) bytes; the dense count otherwise. A view (reshape) moves no bytes: its
@@ -282,11 +286,18 @@ export class ZeroBlockCounter {
     return { dense, actual: this.blocksOf(name)?.bytes ?? dense };
   }
 
-  /** Counts one layer whose output has been written (write() already applied). */
-  layer(l: Layer): void {
+  /**
+   * Counts one layer whose output has been written (write() already applied); `gates` are a
+   * gated conv's gate bits (golden/gating.ts).
+   */
+  layer(l: Layer, gates?: Uint8Array): void {
     const dense = layerMacs(l, this.shapes);
     let skipped = 0;
-    if (l.op === 'conv' || l.op === 'fc') {
+    if (l.op === 'conv' && isGated(l) && gates) {
+      const mask = this.maskOf(l.inputs[0]!);
+      const inShape = this.shapes.get(l.inputs[0]!)!;
+      skipped = dense - gatedMacs(l, inShape[0]!, gates).executed + (mask ? gatedMaskedMacs(l, inShape, mask, gates) : 0);
+    } else if (l.op === 'conv' || l.op === 'fc') {
       const mask = this.maskOf(l.inputs[0]!);
       if (mask) {
         skipped =
