@@ -4,7 +4,7 @@ import { GatecError } from '../errors.js';
 import { buildCommand, type BuildOptions } from './commands/build.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
-import { runCommand } from './commands/run.js';
+import { runCommand, type RunOptions } from './commands/run.js';
 import { simCommand, type SimOptions } from './commands/sim.js';
 import { sparsityCommand, type SparsityOptions } from './commands/sparsity.js';
 
@@ -31,8 +31,9 @@ program
   .argument('<model.onnx>', 'ONNX model')
   .requiredOption('-o, --output <model.gir.json>', 'IR file to write')
   .option('--calib <data.json>', 'calibration inputs (required for fp32 models)')
+  .option('--gating <gating.json>', 'channel gating from training (docs/gating.md)')
   .addHelpText('after', '\nExample:\n  gatec import model_fp32.onnx --calib calib.json -o model.gir.json')
-  .action(async (model: string, opts: { calib?: string; output: string }) => importCommand(model, opts));
+  .action(async (model: string, opts: { calib?: string; gating?: string; output: string }) => importCommand(model, opts));
 
 program
   .command('run')
@@ -40,10 +41,11 @@ program
   .argument('<model>', '.onnx model or IR (.json) file')
   .requiredOption('--inputs <data.json>', 'inputs: {"shape":[1,C,H,W],"inputs":[[...], ...]}')
   .option('--calib <data.json>', 'calibration inputs for an fp32 model')
+  .option('--gating <gating.json>', 'channel gating from training for an .onnx model (docs/gating.md)')
   .option('--float', 'run the float reference executor on the ONNX graph instead')
-  .option('--json', 'print one JSON object: outputs, outputsInt, top1, macs')
+  .option('--json', 'print one JSON object: outputs, outputsInt, top1, macs, sparsity, gating')
   .addHelpText('after', '\nExample:\n  gatec run model_qdq.onnx --inputs data.json --json')
-  .action(async (model: string, opts: { inputs: string; json?: boolean; calib?: string; float?: boolean }) => runCommand(model, opts));
+  .action(async (model: string, opts: RunOptions) => runCommand(model, opts));
 
 program
   .command('sparsity')
@@ -74,6 +76,8 @@ program
   .option('--out-buf <size>', 'output buffer size (default 64K)')
   .option('--param-rows <n>', 'parameter buffer rows, one per group of output channels (default 64)')
   .option('--fetch-depth <n>', 'instruction FIFO entries (default 16)')
+  .option('--skip-lanes <n>', 'conv taps examined per cycle for zero-block MAC skipping (default 4)')
+  .option('--skip-taps <n>', 'tap-table entries; a conv with more taps per pixel does not skip MACs (default 1024)')
   .option('--clock-mhz <mhz>', 'clock for reported times (default 200)')
   .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction, for the cycle model (default 16)')
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles, for the cycle model (default 20)')

@@ -1,11 +1,14 @@
 import { readInputData } from '../../frontend/data.js';
+import { readGatingSidecar } from '../../frontend/gating-sidecar.js';
 import { importOnnx } from '../../frontend/onnx/import.js';
 import { writeModel } from '../../ir/serialize.js';
 import { writeFileAtomic } from '../atomic-write.js';
 
-export async function importCommand(path: string, opts: { calib?: string; output: string }): Promise<void> {
+export async function importCommand(path: string, opts: { calib?: string; gating?: string; output: string }): Promise<void> {
   const calib = opts.calib ? await readInputData(opts.calib) : undefined;
-  const { model } = await importOnnx(path, calib ? { calib } : {});
+  const gating = opts.gating !== undefined ? await readGatingSidecar(opts.gating) : undefined;
+  const { model } = await importOnnx(path, { ...(calib ? { calib } : {}), ...(gating ? { gating } : {}) });
   await writeFileAtomic(opts.output, writeModel(model));
-  console.error(`wrote ${opts.output}: ${model.layers.length} layers (${model.source.format})`);
+  const gated = model.layers.filter((l) => l.op === 'conv' && l.gating).length;
+  console.error(`wrote ${opts.output}: ${model.layers.length} layers (${model.source.format})${gating ? `, ${gated} gated conv${gated === 1 ? '' : 's'}` : ''}`);
 }

@@ -3,10 +3,13 @@ import { badInput } from '../../errors.js';
 import type { Model, SourceFormat } from '../../ir/types.js';
 import type { InputData } from '../data.js';
 import { readInputFile } from '../read-input-file.js';
+import { applyGating } from '../../passes/apply-gating.js';
+import type { GatingSidecar } from '../gating-sidecar.js';
 import { calibrate } from './calibrate.js';
 import { decodeModelProto, graphFromModel } from './decode.js';
 import type { Graph } from './graph.js';
 import { groupLayers } from './layers.js';
+import { sidecarSpecs } from './gating.js';
 import { lowerToIr } from './lower.js';
 import { stripQdq, type AnnotatedGraph } from './qdq.js';
 import { qoperatorToQdq } from './qoperator.js';
@@ -15,6 +18,8 @@ import { checkSupported } from './support.js';
 export interface ImportOptions {
   /** Calibration inputs, required for fp32 models. */
   calib?: InputData;
+  /** Gating from training (docs/gating.md), converted through BN folding and quantization. */
+  gating?: GatingSidecar;
 }
 
 export interface Imported {
@@ -59,7 +64,9 @@ export function importGraph(raw: Graph, opts: ImportOptions = {}): Imported {
     format = 'fp32-ptq';
   }
   const name = basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
-  return { model: lowerToIr(g, groups, name, format), graph: g };
+  const { model, convScales } = lowerToIr(g, groups, name, format);
+  if (!opts.gating) return { model, graph: g };
+  return { model: applyGating(model, sidecarSpecs(opts.gating, g, model, convScales), opts.gating.file), graph: g };
 }
 
 export async function importOnnx(file: string, opts: ImportOptions = {}): Promise<Imported> {

@@ -121,10 +121,28 @@ function sharedRequant(reals: number[], where: string): Requant {
 }
 
 /**
+ * How a conv's int32 accumulator relates to the real partial sums of its ONNX weights: one
+ * accumulator unit is input * weight[co] in real units of the folded conv, whose weights are the
+ * ONNX weights times factor[co] (BatchNormalization gamma / sqrt(var + eps), Mul constants).
+ */
+export interface ConvScales {
+  input: number;
+  weight: Float64Array;
+  factor: Float64Array;
+}
+
+export interface Lowered {
+  model: Model;
+  /** Per conv layer name. */
+  convScales: Map<string, ConvScales>;
+}
+
+/**
  * Lowers the grouped float graph to IR v1. Every activation tensor at a layer boundary must have
  * quantization parameters (from QDQ or from calibration); views and max pooling inherit theirs.
  */
-export function lowerToIr(g: AnnotatedGraph, groups: NodeGroup[], name: string, format: SourceFormat): Model {
+export function lowerToIr(g: AnnotatedGraph, groups: NodeGroup[], name: string, format: SourceFormat): Lowered {
+  const convScales = new Map<string, ConvScales>();
   const tensors = new Map<string, TensorInfo>();
   const layers: Layer[] = [];
   const file = g.file;
@@ -187,6 +205,7 @@ export function lowerToIr(g: AnnotatedGraph, groups: NodeGroup[], name: string, 
           const pads = (autoValid ? [0, 0, 0, 0] : (attrInts(n, 'pads') ?? [0, 0, 0, 0])) as [number, number, number, number];
           const stride = (attrInts(n, 'strides') ?? [1, 1]) as [number, number];
           layer = { op: 'conv', ...base, kernel: [kh, kw], stride, pads, groups: attrInt(n, 'group', 1), weights: wq.values, bias: biasInt, requant, clamp };
+          convScales.set(n.name, { input: x.quant.scale, weight: wq.scale, factor });
         } else {
           if (x.shape.length !== 1) throw unsupported(where, `input must be a vector (flatten it first), got [${x.shape.join(',')}]`);
           layer = { op: 'fc', ...base, weights: wq.values, bias: biasInt, requant, clamp };
@@ -257,7 +276,7 @@ export function lowerToIr(g: AnnotatedGraph, groups: NodeGroup[], name: string, 
   for (const o of g.outputs) {
     if (!tensors.has(o)) throw unsupported(`${file}: output '${o}'`, 'is not produced by a supported layer');
   }
-  return {
+  const model: Model = {
     format: IR_FORMAT,
     version: IR_VERSION,
     name,
@@ -267,6 +286,7 @@ export function lowerToIr(g: AnnotatedGraph, groups: NodeGroup[], name: string, 
     tensors: [...tensors.values()],
     layers,
   };
+  return { model, convScales };
 }
 
 function biasOf(n: GraphNode, g: AnnotatedGraph, co: number, where: string): Bias {
