@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { GatecError } from '../errors.js';
 import { buildCommand, type BuildOptions } from './commands/build.js';
+import { csimCommand, type CsimCommandOptions } from './commands/csim.js';
+import { gateCommand, type GateOptions } from './commands/gate.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand, type RunOptions } from './commands/run.js';
@@ -62,6 +64,21 @@ program
   .action(async (model: string, opts: SparsityOptions) => sparsityCommand(model, opts));
 
 program
+  .command('gate')
+  .description('channel gating after training: base channels and thresholds per conv from calibration data, within an accuracy budget')
+  .argument('<model>', '.onnx model or IR (.json) file')
+  .requiredOption('--calib <data.json>', 'calibration inputs with "labels" (also the PTQ data of an fp32 model)')
+  .option('--base <fraction>', 'base channels as a fraction of each gated conv\'s input channels', '0.25')
+  .option('--target-skip <fraction>', 'target fraction of gated-off outputs per layer', '0.5')
+  .option('--max-drop <points>', 'largest top-1 accuracy drop in percentage points versus the ungated model', '1')
+  .option('--layers <names>', 'gate only these convs (comma-separated layer names)')
+  .option('-o, --output <model.gir.json>', 'write the gated IR')
+  .option('--json', 'print one JSON object: accuracy, per-layer choices and MACs, totals')
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nExample:\n  gatec gate model_qdq.onnx --calib calib.json --base 0.25 --target-skip 0.5 --max-drop 1 -o model.gated.gir.json')
+  .action(async (model: string, opts: GateOptions) => gateCommand(model, opts));
+
+program
   .command('build')
   .description('compile a model into hardware sources and memory images (engine: RTL, program, weights)')
   .argument('<model>', '.onnx model or IR (.json) file')
@@ -69,6 +86,7 @@ program
   .option('--arch <arch>', 'architecture: engine or spatial', 'engine')
   .option('--target <targets>', 'targets: rtl, hls (comma-separated)', 'rtl')
   .option('--calib <data.json>', 'calibration inputs for an fp32 model')
+  .option('--part <part>', 'FPGA part of hls/run_hls.tcl (default xczu7ev-ffvc1156-2-e)')
   .option('--pe <ocxic>', 'PE array: output-channel rows x input-channel columns (default 8x8)')
   .option('--bus-bytes <n>', 'DRAM data bus width in bytes (default 16)')
   .option('--in-buf <size>', 'input buffer size, e.g. 64K (default 64K)')
@@ -94,6 +112,15 @@ program
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles (default: the build configuration)')
   .addHelpText('after', '\nExample:\n  gatec sim hw-out/mynet --inputs data.json --json')
   .action(async (dir: string, opts: SimOptions) => simCommand(dir, opts));
+
+program
+  .command('csim')
+  .description('run the HLS kernel of an engine build in C simulation (g++) and compare every layer with the golden model')
+  .argument('<hw-out/name>', 'output directory of gatec build --arch engine --target hls (or rtl,hls)')
+  .requiredOption('--inputs <data.json>', 'inputs: {"shape":[1,C,H,W],"inputs":[[...], ...]}')
+  .option('--json', 'print one JSON object: outputs, outputsInt, top1, match, dramBytes, macs, layers, samples')
+  .addHelpText('after', '\nExample:\n  gatec csim hw-out/mynet --inputs data.json --json')
+  .action(async (dir: string, opts: CsimCommandOptions) => csimCommand(dir, opts));
 
 try {
   await program.parseAsync(process.argv);
