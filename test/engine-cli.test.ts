@@ -74,7 +74,7 @@ describe('gatec build', () => {
     { name: 'bus width', args: () => ['build', digits, '--bus-bytes', '24', '-o', out()], code: 1, message: '--bus-bytes: the bus width must be a power of two in 4..64' },
     { name: 'unknown architecture', args: () => ['build', digits, '--arch', 'gpu', '-o', out()], code: 1, message: "--arch: unknown architecture 'gpu' (expected engine or spatial)" },
     { name: 'spatial architecture', args: () => ['build', digits, '--arch', 'spatial', '-o', out()], code: 2, message: '--arch: the spatial architecture is not implemented yet (use --arch engine)' },
-    { name: 'hls target', args: () => ['build', digits, '--target', 'rtl,hls', '-o', out()], code: 2, message: '--target: the hls target of the engine architecture is not implemented yet (use --target rtl)' },
+    { name: 'FPGA part', args: () => ['build', digits, '--target', 'hls', '--part', 'xc 7', '-o', out()], code: 1, message: "--part: not an FPGA part name: 'xc 7'" },
     {
       name: 'concat input at a partial word',
       args: () => ['build', irFile('cat', (b) => b.concat([b.conv(b.input, { co: 3, k: 1 }), b.conv(b.input, { co: 8, k: 1 })])), '-o', out()],

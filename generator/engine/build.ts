@@ -16,6 +16,7 @@ import { compileProgram, DEFAULT_TILING, type PlacedWeights, type Tiling } from 
 import { predictTiming, TIMING_MODEL, type TimingPrediction } from './timing.js';
 import { tensorOfTransfer } from './zero-traffic.js';
 import { convWeightImage, fcWeightImage, type WeightImage } from './weights.js';
+import { hlsFiles } from './hls.js';
 
 /** mem/map.json (docs/engine.md, "Output directory"). */
 export interface EngineMap {
@@ -301,25 +302,45 @@ function rtlSources(templates: string): { name: string; file: string }[] {
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
+/** What `gatec build --target` writes besides the memory images: the RTL, the HLS C++, or both. */
+export type EngineTarget = 'rtl' | 'hls';
+
+export interface EngineOutputOptions {
+  /** default ['rtl'] */
+  targets?: readonly EngineTarget[];
+  /** FPGA part of hls/run_hls.tcl (default DEFAULT_HLS_PART) */
+  part?: string;
+}
+
 /**
  * Every file of hw-out/<name>/, in a fixed order, byte-identical for equal inputs. Besides the
  * files of docs/engine.md, model.gir.json: the IR the program was compiled from, which `gatec sim`
- * runs in the golden model to check every layer.
+ * and `gatec csim` run in the golden model to check every layer. The RTL target adds rtl/, tb/ and
+ * the synthesis scripts, the HLS target hls/ (docs/hls.md).
  */
-export function engineFiles(comp: EngineCompilation, model: Model, name: string, templates: string = TEMPLATES_DIR): OutputFile[] {
+export function engineFiles(comp: EngineCompilation, model: Model, name: string, templates: string = TEMPLATES_DIR, opts: EngineOutputOptions = {}): OutputFile[] {
+  const targets = opts.targets ?? ['rtl'];
   const top = `${name}_top`;
   const sources = rtlSources(templates);
   const rtlFiles = [...sources.map((s) => `rtl/${s.name}`), `rtl/${top}.sv`];
   const context = { name, top, config: comp.config, rowWidths: comp.widths, rtlFiles, tbFiles: ['tb/harness.cpp'] };
-  return [
+  const rtl = (): OutputFile[] => [
     ...sources.map((s) => ({ path: `rtl/${s.name}`, data: readFileSync(s.file, 'utf8') })),
     { path: `rtl/${top}.sv`, data: render(templates, 'rtl/engine_top.sv.hbs', context) },
     { path: 'tb/harness.cpp', data: readTemplate(templates, 'tb/engine/harness.cpp') },
+  ];
+  return [
+    ...(targets.includes('rtl') ? rtl() : []),
+    ...(targets.includes('hls') ? hlsFiles(comp, name, templates, opts.part !== undefined ? { part: opts.part } : {}) : []),
     { path: 'mem/dram.bin', data: comp.image },
     { path: 'mem/map.json', data: json(comp.map) },
-    { path: 'files.f', data: rtlFiles.map((f) => `${f}\n`).join('') },
-    { path: `${name}.core`, data: render(templates, 'scripts/engine.core.hbs', context) },
-    { path: 'synth.ys', data: render(templates, 'scripts/synth.ys.hbs', context) },
+    ...(targets.includes('rtl')
+      ? [
+          { path: 'files.f', data: rtlFiles.map((f) => `${f}\n`).join('') },
+          { path: `${name}.core`, data: render(templates, 'scripts/engine.core.hbs', context) },
+          { path: 'synth.ys', data: render(templates, 'scripts/synth.ys.hbs', context) },
+        ]
+      : []),
     { path: 'report.json', data: json(comp.report) },
     { path: 'model.gir.json', data: writeModel(model) },
   ];
@@ -342,10 +363,16 @@ export interface EngineBuild {
   compilation: EngineCompilation;
 }
 
-/** `gatec build --arch engine --target rtl`: compiles and writes hw-out/<name>/ in one rename. */
-export async function buildEngine(model: Model, config: EngineConfig, outDir: string, source: string = model.source.file): Promise<EngineBuild> {
+/** `gatec build --arch engine [--target rtl,hls]`: compiles and writes hw-out/<name>/ in one rename. */
+export async function buildEngine(
+  model: Model,
+  config: EngineConfig,
+  outDir: string,
+  source: string = model.source.file,
+  opts: EngineOutputOptions = {},
+): Promise<EngineBuild> {
   const name = verilogName(outDir);
   const compilation = compileEngine(model, config, source);
-  await writeDirAtomic(outDir, engineFiles(compilation, model, name), isEngineBuild);
+  await writeDirAtomic(outDir, engineFiles(compilation, model, name, TEMPLATES_DIR, opts), isEngineBuild);
   return { dir: outDir, name, compilation };
 }

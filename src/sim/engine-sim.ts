@@ -295,6 +295,13 @@ export interface EngineSimOptions {
    * Default: all zero.
    */
   randomInit?: number;
+  /**
+   * An executable that reads the harness' run files and writes its stats files, used instead of
+   * the Verilator build: the HLS C testbench (src/sim/engine-csim.ts).
+   */
+  harness?: HarnessBuild;
+  /** What produced the tensors, in mismatch messages; default 'RTL'. */
+  label?: string;
 }
 
 export interface LayerMeasurement {
@@ -460,7 +467,7 @@ const SAMPLES_PER_RUN = 8;
  */
 export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<number>[], opts: EngineSimOptions = {}): Promise<EngineSimResult> {
   const { dir: hwDir, map, model } = typeof dir === 'string' ? await openEngineDir(dir) : dir;
-  const harness = await buildEngineHarness(hwDir);
+  const harness = opts.harness ?? (await buildEngineHarness(hwDir));
   const bpc = opts.dramBytesPerCycle ?? map.config.dramBytesPerCycle;
   const latency = opts.dramLatency ?? map.config.dramLatency;
   const maxCycles = opts.maxCycles ?? defaultMaxCycles(model, map, bpc, latency);
@@ -478,7 +485,7 @@ export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<
   const program = decodeProgram(new Uint8Array(await readFile(image)), map.program.addr, map.program.count);
   const timingConfig: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, ...map.config, dramBytesPerCycle: bpc, dramLatency: latency };
   const dense = predictTiming(program, timingConfig, TIMING_MODEL, { tensors: map.tensors });
-  const ctx: SampleContext = { hwDir, model, map, regions, clobbered: clobberedTensors(model, regions), program, timingConfig, dense };
+  const ctx: SampleContext = { hwDir, model, map, regions, clobbered: clobberedTensors(model, regions), program, timingConfig, dense, label: opts.label ?? 'RTL' };
 
   const work = await mkdtemp(join(tmpdir(), 'gatec-sim-'));
   try {
@@ -550,6 +557,8 @@ interface SampleContext {
   timingConfig: EngineConfig;
   /** the cycle model with every block moved */
   dense: TimingPrediction;
+  /** what produced the tensors, for mismatch messages */
+  label: string;
 }
 
 async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>): Promise<EngineSampleResult> {
@@ -643,7 +652,7 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     if (mm) {
       result.match = false;
       result.mismatch = mm;
-      result.failure = `sample ${j.sample}: ${describeMismatch(mm)}`;
+      result.failure = `sample ${j.sample}: ${describeMismatch(mm, ctx.label)}`;
       break;
     }
   }
@@ -703,7 +712,7 @@ function compareTensor(
   return { ...where, index: [c, h, w], expected: want[first]!, actual: got[first]!, count, elements: want.length };
 }
 
-export function describeMismatch(m: TensorMismatch): string {
+export function describeMismatch(m: TensorMismatch, label = 'RTL'): string {
   return `layer '${m.layer}', tensor '${m.tensor}' element (c=${m.index[0]},h=${m.index[1]},w=${m.index[2]}): ` +
-    `RTL ${m.actual}, golden ${m.expected} (${m.count} of ${m.elements} elements differ)`;
+    `${label} ${m.actual}, golden ${m.expected} (${m.count} of ${m.elements} elements differ)`;
 }

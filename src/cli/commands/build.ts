@@ -1,4 +1,4 @@
-import { buildEngine } from '../../../generator/engine/build.js';
+import { buildEngine, type EngineTarget } from '../../../generator/engine/build.js';
 import { engineConfigFromCli, type EngineCliOptions } from '../../../generator/engine/config.js';
 import { badInput, unsupported } from '../../errors.js';
 import { readInputData } from '../../frontend/data.js';
@@ -9,31 +9,35 @@ export interface BuildOptions extends EngineCliOptions {
   arch?: string;
   target?: string;
   calib?: string;
+  part?: string;
 }
 
 const ARCHS = ['engine', 'spatial'];
 const TARGETS = ['rtl', 'hls'];
 
-/** Only the engine's RTL exists so far; the other documented choices are unsupported, not unknown. */
-function checkArchTarget(arch: string, target: string): void {
+/** The engine has both targets; the spatial architecture is documented but unsupported, not unknown. */
+function checkArchTarget(arch: string, target: string): EngineTarget[] {
   if (!ARCHS.includes(arch)) throw badInput('--arch', `unknown architecture '${arch}' (expected ${ARCHS.join(' or ')})`);
   if (arch !== 'engine') throw unsupported('--arch', `the ${arch} architecture is not implemented yet (use --arch engine)`);
+  const targets: EngineTarget[] = [];
   for (const t of target.split(',').map((s) => s.trim())) {
     if (!TARGETS.includes(t)) throw badInput('--target', `unknown target '${t}' (expected ${TARGETS.join(' or ')})`);
-    if (t !== 'rtl') throw unsupported('--target', `the ${t} target of the ${arch} architecture is not implemented yet (use --target rtl)`);
+    if (!targets.includes(t as EngineTarget)) targets.push(t as EngineTarget);
   }
+  return targets;
 }
 
 export async function buildCommand(path: string, opts: BuildOptions): Promise<void> {
-  checkArchTarget(opts.arch ?? 'engine', opts.target ?? 'rtl');
+  const targets = checkArchTarget(opts.arch ?? 'engine', opts.target ?? 'rtl');
+  if (opts.part !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(opts.part)) throw badInput('--part', `not an FPGA part name: '${opts.part}'`);
   // Hardware options are checked before the (possibly slow) import.
   const config = engineConfigFromCli(opts);
   const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined);
-  const { name, compilation } = await buildEngine(model, config, opts.output, path);
+  const { name, compilation } = await buildEngine(model, config, opts.output, path, { targets, ...(opts.part !== undefined ? { part: opts.part } : {}) });
   const { report } = compilation;
   const ms = report.totals.timeUs / 1000;
   console.error(
-    `wrote ${opts.output} (${name}_top): ${report.program.instructions} instructions, ` +
+    `wrote ${opts.output} (${targets.includes('rtl') ? `${name}_top` : 'gatec_engine_top'}): ${report.program.instructions} instructions, ` +
       `${report.dram.bytes} bytes of DRAM, ${report.totals.cycles} cycles predicted (${ms.toFixed(3)} ms at ${config.clockMhz} MHz)`,
   );
 }

@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEngine } from '../generator/engine/build.js';
+import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
+import { loadModel } from '../src/frontend/load.js';
+import type { Model } from '../src/ir/types.js';
+import { csimEngine } from '../src/sim/engine-csim.js';
+import { sharedData, sharedModel } from '../test/fixtures.js';
+
+/**
+ * The HLS kernel in C simulation (issue 7) on the shared fixtures, dense and with zero blocks:
+ * every tensor of every sample bit-exact with the golden model and every layer's DRAM bytes
+ * exactly as predicted (report.json for dense builds, the golden bitmaps of each sample for
+ * zero-block ones; csimEngine fails a sample otherwise). All builds share one configuration, so
+ * g++ compiles the kernel once.
+ */
+
+/** Every feature map a block fits, as rtl-tests/engine-zero-blocks-fixtures.test.ts annotates them. */
+function annotate(model: Model, block: [number, number, number], epsilon: number): Model {
+  const views = new Set(model.layers.filter((l) => l.op === 'reshape').map((l) => l.output));
+  const tensors = model.tensors.map((t) => {
+    const [c = 0, h = 0, w = 0] = t.shape;
+    const fits = t.shape.length === 3 && c >= block[0] && h >= block[1] && w >= block[2];
+    return fits && !views.has(t.name) && !model.outputs.includes(t.name) && t.name !== model.inputs[0] ? { ...t, zeroBlock: { block, epsilon } } : t;
+  });
+  return { ...model, tensors };
+}
+
+interface Case {
+  model: string;
+  data: 'digits8' | 'tinyres';
+  zeroBlocks?: { block: [number, number, number]; epsilon: number };
+}
+
+const CASES: Case[] = [
+  { model: 'digits8_qdq', data: 'digits8' },
+  { model: 'digits8_qop', data: 'digits8' },
+  { model: 'tinyres_qdq', data: 'tinyres' },
+  { model: 'digits8_qdq', data: 'digits8', zeroBlocks: { block: [8, 2, 2], epsilon: 60 } },
+  { model: 'tinyres_qdq', data: 'tinyres', zeroBlocks: { block: [8, 1, 2], epsilon: 40 } },
+];
+
+interface Report {
+  layers: { name: string; tag: number; dramRead: number; dramWrite: number }[];
+  totals: { fetchRead: number };
+}
+
+let work = '';
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'gatec-hls-csim-'));
+});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe.each(CASES.map((c) => ({ ...c, label: c.zeroBlocks ? `with ${c.zeroBlocks.block.join('x')} zero blocks` : 'dense' })))('HLS C simulation: $model $label', ({ model: name, data, zeroBlocks }) => {
+  it('is bit-exact with the golden model on every layer of every sample, with the predicted DRAM bytes', { timeout: 300_000 }, async () => {
+    const loaded = await loadModel(sharedModel(name));
+    const model = zeroBlocks ? annotate(loaded, zeroBlocks.block, zeroBlocks.epsilon) : loaded;
+    const dir = join(work, `${name}${zeroBlocks ? '_zb' : ''}`);
+    await buildEngine(model, { ...DEFAULT_ENGINE_CONFIG }, dir, undefined, { targets: ['hls'] });
+    const inputs = sharedData(data).inputs;
+    const sim = await csimEngine(dir, inputs);
+    expect(sim.samples).toHaveLength(inputs.length);
+    const failures = sim.samples.flatMap((s, i) => (s.match ? [] : [`sample ${i}: ${s.failure ?? 'no reason given'}`]));
+    expect(failures.slice(0, 5), `${failures.length} of ${inputs.length} samples differ`).toEqual([]);
+    const moved = sim.samples.reduce((n, s) => n + s.dramBytes.read + s.dramBytes.write, 0);
+    const dense = sim.samples.reduce((n, s) => n + s.dramBytesDense.read + s.dramBytesDense.write, 0);
+    if (zeroBlocks) {
+      expect(moved).toBeLessThan(dense);
+      return;
+    }
+    // Dense: the bytes of every layer are report.json's, for every sample alike.
+    const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
+    const s = sim.samples[0]!;
+    const diffs = report.layers.flatMap((p) => {
+      const m = s.layers[p.tag]!;
+      return m.dramRead !== p.dramRead || m.dramWrite !== p.dramWrite ? [`layer ${p.tag} '${p.name}': read ${m.dramRead}/${p.dramRead}, write ${m.dramWrite}/${p.dramWrite}`] : [];
+    });
+    if (s.fetchBytes !== report.totals.fetchRead) diffs.push(`fetch ${s.fetchBytes}/${report.totals.fetchRead}`);
+    expect(diffs).toEqual([]);
+    expect(moved).toBe(dense);
+  });
+});

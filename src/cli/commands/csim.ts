@@ -1,0 +1,18 @@
+import { checkInputShape, readInputData } from '../../frontend/data.js';
+import { csimEngine } from '../../sim/engine-csim.js';
+import { openEngineDir } from '../../sim/engine-sim.js';
+import { reportEngineRun } from '../engine-report.js';
+
+export interface CsimCommandOptions {
+  inputs: string;
+  json?: boolean;
+}
+
+/** `gatec csim`: the HLS kernel of an engine build in C simulation, checked like `gatec sim` checks the RTL. */
+export async function csimCommand(hwDir: string, opts: CsimCommandOptions): Promise<void> {
+  const data = await readInputData(opts.inputs);
+  const engine = await openEngineDir(hwDir);
+  checkInputShape(data, engine.model.tensors.find((t) => t.name === engine.model.inputs[0])!.shape, hwDir);
+  const result = await csimEngine(engine, data.inputs);
+  reportEngineRun(hwDir, result, data.labels, { ...(opts.json ? { json: true } : {}), cycles: false, backend: 'csim' });
+}
