@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything gatec needs on a fresh machine: npm dependencies (onnxruntime-node without
-# its CUDA download) and Verilator from apt when it is missing. Safe to run again.
+# its CUDA download), and Verilator and clang (the HLS kernel's second compiler in the tests) from
+# apt when they are missing. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,9 +9,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --no-audit --no-fund --loglevel=error
 fi
 
-if ! command -v verilator >/dev/null 2>&1; then
+missing=""
+command -v verilator >/dev/null 2>&1 || missing="$missing verilator"
+command -v clang++ >/dev/null 2>&1 || missing="$missing clang"
+if [ -n "$missing" ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq verilator >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
