@@ -7,6 +7,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../generator/engine/co
 import { loadModel } from '../src/frontend/load.js';
 import { importOnnx } from '../src/frontend/onnx/import.js';
 import type { Model } from '../src/ir/types.js';
+import { csimEngine } from '../src/sim/engine-csim.js';
 import { simulateEngine, type EngineSampleResult } from '../src/sim/engine-sim.js';
 import { sharedData, sharedModel } from '../test/fixtures.js';
 import { engineCase, runEngineCase } from '../test/support/engine-property.js';
@@ -40,12 +41,16 @@ async function resnet18(work: string): Promise<void> {
   await writeFile(file, makeResnet18({ height: size, width: size, format: 'qdq', seed: 1 }));
   const { model } = await importOnnx(file);
   const dir = join(work, 'resnet18_64');
-  const gen = await time(() => buildEngine(model, FAST_DRAM, dir));
+  const gen = await time(() => buildEngine(model, FAST_DRAM, dir, undefined, { targets: ['rtl', 'hls'] }));
   const rng = mulberry32(7);
   const input = Float32Array.from({ length: 3 * size * size }, () => rng());
   const cold = await time(() => simulateEngine(dir, [input]));
   const warm = await time(() => simulateEngine(dir, [input]));
   const s = warm.value.samples[0]!;
+  // The HLS kernel of the same build in C simulation (g++ -O2), same comparisons and byte checks.
+  const csimCold = await time(() => csimEngine(dir, [input]));
+  const csimWarm = await time(() => csimEngine(dir, [input]));
+  const c = csimWarm.value.samples[0]!;
   printRows(`ResNet-18-shaped 3x${size}x${size} on the engine (8x8 PEs, 64-byte bus, 64 B/cycle, latency 20)`, [
     ['generate the design (gatec build)', `${gen.ms.toFixed(0)} ms (goal < 2000 ms)`],
     ['bit-exact with the golden model', `${s.match}`],
@@ -54,6 +59,9 @@ async function resnet18(work: string): Promise<void> {
     ['one inference in simulation, cold (Verilator build included)', `${(cold.ms / 1000).toFixed(1)} s`],
     ['one inference in simulation, warm', `${(warm.ms / 1000).toFixed(1)} s (goal < 60 s)`],
     ['Verilator speed (warm, golden comparison included)', `${(s.cycles / (warm.ms / 1000) / 1000).toFixed(0)} kcycles/s`],
+    ['HLS C simulation bit-exact, DRAM bytes as predicted', `${c.match}`],
+    ['one inference in C simulation, cold (g++ build included)', `${(csimCold.ms / 1000).toFixed(1)} s`],
+    ['one inference in C simulation, warm', `${(csimWarm.ms / 1000).toFixed(1)} s (${(warm.ms / csimWarm.ms).toFixed(1)}x faster than Verilator)`],
     ['PE utilization per conv layer', ''],
     ...convUtilization(model, s, FAST_DRAM),
   ]);
