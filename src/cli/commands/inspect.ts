@@ -28,7 +28,7 @@ function layerParams(l: Layer): number {
 function describe(l: Layer): string {
   switch (l.op) {
     case 'conv':
-      return `k${l.kernel.join('x')} s${l.stride.join('x')} p${l.pads.join(',')}${l.groups > 1 ? ` g${l.groups}` : ''} clamp[${l.clamp.join(',')}]`;
+      return `k${l.kernel.join('x')} s${l.stride.join('x')} p${l.pads.join(',')}${l.groups > 1 ? ` g${l.groups}` : ''} clamp[${l.clamp.join(',')}]${l.gating ? ` gated base ${l.gating.baseChannels}` : ''}`;
     case 'maxpool':
     case 'avgpool':
       return `k${l.kernel.join('x')} s${l.stride.join('x')} p${l.pads.join(',')}`;
