@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeModel } from '../src/ir/serialize.js';
-import { CLI, sharedModel } from './fixtures.js';
+import { CLI, SHARED, sharedModel } from './fixtures.js';
 import { IrBuilder } from './support/engine-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatec-engine-cli-'));
@@ -128,4 +128,43 @@ describe('gatec build', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   }
+});
+
+describe('gatec build --target hls and gatec csim', () => {
+  const data = join(SHARED, 'digits8_data.json');
+
+  it('writes hls/ (with rtl/ for rtl,hls) and csim checks every sample like gatec sim', async () => {
+    const both = join(dir, 'hw', 'both');
+    const r = await gatec('build', digits, '--target', 'rtl,hls', '-o', both);
+    expect(r.code).toBe(0);
+    expect(readdirSync(both).sort()).toEqual(['both.core', 'files.f', 'hls', 'mem', 'model.gir.json', 'report.json', 'rtl', 'synth.ys', 'tb']);
+    expect(readdirSync(join(both, 'hls')).sort()).toEqual(['both.cpp', 'both.h', 'gatec_hls_compat.h', 'run_hls.tcl', 'tb.cpp']);
+
+    const hls = join(dir, 'hw', 'hlsonly');
+    expect((await gatec('build', digits, '--target', 'hls', '--part', 'xcvu9p-flga2104-2-i', '-o', hls)).code).toBe(0);
+    expect(readdirSync(hls).sort()).toEqual(['hls', 'mem', 'model.gir.json', 'report.json']);
+    expect(readFileSync(join(hls, 'hls', 'run_hls.tcl'), 'utf8')).toContain('set part xcvu9p-flga2104-2-i');
+
+    const json = await gatec('csim', hls, '--inputs', data, '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout) as { backend: string; match: boolean; accuracy: number; top1: number[]; dramBytes: { read: number }; layers: { dramRead: number; predicted: { dramRead: number } }[]; samples: unknown[] };
+    expect(out.backend).toBe('csim');
+    expect(out.match).toBe(true);
+    expect(out.samples).toHaveLength(100);
+    expect(out.accuracy).toBeGreaterThan(0.9);
+    for (const l of out.layers) expect(l.dramRead).toBe(l.predicted.dramRead);
+
+    const human = await gatec('csim', hls, '--inputs', data);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/layers of sample 0 \(8x8 PEs, C simulation\):/);
+    expect(human.stdout).toMatch(/bit-exact vs golden: 100\/100/);
+  });
+
+  it('refuses a build without hls/: one line, exit 1', async () => {
+    const rtl = join(dir, 'hw', 'rtlonly');
+    expect((await gatec('build', digits, '-o', rtl)).code).toBe(0);
+    const r = await gatec('csim', rtl, '--inputs', data);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`gatec: error: ${rtl}: no hls/ directory: build with --target hls (or rtl,hls)`);
+  });
 });
