@@ -137,3 +137,13 @@ it('run_hls.tcl runs csim, csynth, cosim and export for the part given', () => {
   expect(tcl('xcvu9p-flga2104-2-i')).toContain('set part xcvu9p-flga2104-2-i');
   for (const step of ['csim_design', 'csynth_design', 'cosim_design', 'export_design', 'set_top gatec_engine_top']) expect(tcl()).toContain(step);
 });
+
+it('the kernel and testbench of two networks of one configuration differ only in <name> (one csim build serves both)', () => {
+  const b = new IrBuilder('other', [8, 3, 3]);
+  const other = b.build([b.conv(b.input, { co: 8, k: 1 })]);
+  const strip = (files: ReturnType<typeof engineFiles>, name: string) =>
+    files.filter((f) => /^hls\/(?!run_hls)/.test(f.path)).map((f) => `${f.path.replace(name, 'N')}\n${String(f.data).replaceAll(name, 'N')}`);
+  const a = strip(engineFiles(compileEngine(model(), DEFAULT_ENGINE_CONFIG), model(), 'alpha', undefined, { targets: ['hls'] }), 'alpha');
+  const c = strip(engineFiles(compileEngine(other, DEFAULT_ENGINE_CONFIG), other, 'beta', undefined, { targets: ['hls'] }), 'beta');
+  expect(a).toEqual(c);
+});

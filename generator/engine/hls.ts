@@ -39,7 +39,8 @@ export function hlsFiles(comp: EngineCompilation, name: string, templates: strin
   const c = comp.config;
   const context = {
     name,
-    guard: `GATEC_${name.toUpperCase()}_H`,
+    // not the name: the C simulation cache shares one build among the networks of a configuration
+    guard: 'GATEC_ENGINE_KERNEL_H',
     config: c,
     widths: comp.widths,
     bitmapIn: bitmapBufferBytes(c, 'in'),
