@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
+import { INSTRUCTION_BYTES, type Instr } from '../generator/engine/isa.js';
 import { loadModel } from '../src/frontend/load.js';
 import type { Model } from '../src/ir/types.js';
 import { csimEngine } from '../src/sim/engine-csim.js';
@@ -82,5 +83,39 @@ describe.each(CASES.map((c) => ({ ...c, label: c.zeroBlocks ? `with ${c.zeroBloc
     if (s.fetchBytes !== report.totals.fetchRead) diffs.push(`fetch ${s.fetchBytes}/${report.totals.fetchRead}`);
     expect(diffs).toEqual([]);
     expect(moved).toBe(dense);
+  });
+});
+
+describe('HLS C simulation reports what is wrong', () => {
+  async function patched(name: string, patch: (image: Uint8Array, program: Instr[]) => void): Promise<string> {
+    const dir = join(work, name);
+    const { compilation } = await buildEngine(await loadModel(sharedModel('digits8_qdq')), { ...DEFAULT_ENGINE_CONFIG }, dir, undefined, { targets: ['hls'] });
+    const file = join(dir, 'mem', 'dram.bin');
+    const image = new Uint8Array(await readFile(file));
+    patch(image, compilation.program);
+    await writeFile(file, image);
+    return dir;
+  }
+
+  it('names the layer, tensor and element of the first wrong value', async () => {
+    const dir = await patched('badweight', (image, program) => {
+      const load = program.find((i) => i.op === 'load' && i.target === 'weight' && i.tag === 1);
+      if (load?.op !== 'load') throw new Error('no weight load for layer 1');
+      image[load.addr] = image[load.addr]! ^ 0x40;
+    });
+    const s = (await csimEngine(dir, sharedData('digits8').inputs.slice(0, 2))).samples.find((x) => !x.match);
+    expect(s?.failure).toMatch(/^sample \d: layer '\/3\/Conv', tensor '[^']+' element \(c=\d+,h=\d+,w=\d+\): C simulation -?\d+, golden -?\d+/);
+  });
+
+  it('fails with the kernel status of a bad program', async () => {
+    let k = -1;
+    const dir = await patched('badaddr', (image, program) => {
+      k = program.findIndex((i) => i.op === 'load');
+      // h3, the high half of the DRAM address: far beyond the image
+      image[k * INSTRUCTION_BYTES + 7] = 0x7f;
+    });
+    await expect(csimEngine(dir, sharedData('digits8').inputs.slice(0, 1))).rejects.toThrow(
+      new RegExp(`simulation of sample 0 failed: kernel status 0x2 \\(transfer outside DRAM or off a beat\\) at instruction ${k}$`),
+    );
   });
 });
