@@ -28,6 +28,8 @@ const SYNTH_CONFIG: EngineResourceConfig = {
   outBufBytes: 2048,
   paramRows: 16,
   fetchDepth: 4,
+  skipLanes: 4,
+  skipTaps: 64,
 };
 
 /** The generic flow keeps every RAM bit as a flip-flop: buffers of a few rows. */
@@ -40,12 +42,14 @@ const GENERIC_CONFIG: EngineResourceConfig = {
   outBufBytes: 64,
   paramRows: 2,
   fetchDepth: 4,
+  skipLanes: 2,
+  skipTaps: 4,
 };
 
 const LINT_CONFIGS: EngineResourceConfig[] = [
-  { peOc: 8, peIc: 8, busBytes: 16, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16 },
-  { peOc: 4, peIc: 8, busBytes: 64, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16 },
-  { peOc: 16, peIc: 4, busBytes: 4, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16 },
+  { peOc: 8, peIc: 8, busBytes: 16, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16, skipLanes: 4, skipTaps: 1024 },
+  { peOc: 4, peIc: 8, busBytes: 64, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16, skipLanes: 8, skipTaps: 256 },
+  { peOc: 16, peIc: 4, busBytes: 4, inBufBytes: 16384, wBufBytes: 16384, outBufBytes: 16384, paramRows: 64, fetchDepth: 16, skipLanes: 2, skipTaps: 2 },
 ];
 
 /** The engine's .sv files as gatec build copies them (templates/rtl and templates/rtl/engine). */

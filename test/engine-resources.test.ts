@@ -13,7 +13,7 @@ describe('engine resource model', () => {
   });
 
   it('DSP48E1 = PeOc*PeIc + L + 2*max(PeOc, L); buffers as whole rows', () => {
-    const base = { busBytes: 16, inBufBytes: 65536, wBufBytes: 65536, outBufBytes: 65536, paramRows: 64, fetchDepth: 16 };
+    const base = { busBytes: 16, inBufBytes: 65536, wBufBytes: 65536, outBufBytes: 65536, paramRows: 64, fetchDepth: 16, skipLanes: 4, skipTaps: 1024 };
     const r = engineResources({ ...base, peOc: 8, peIc: 8 });
     expect(r.multipliers).toEqual({ peArray: 64, eltwise: 8, requant: 8 });
     expect(r.dsp).toBe(64 + 8 + 16);

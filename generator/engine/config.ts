@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { badInput } from '../../src/errors.js';
 
 /**
- * Hardware configuration of the engine (docs/engine.md). The first eight fields are Verilog
+ * Hardware configuration of the engine (docs/engine.md). The first ten fields are Verilog
  * parameters of `<name>_top`; clock and DRAM figures are harness settings the cycle model uses.
  */
 export interface EngineConfig {
@@ -14,6 +14,10 @@ export interface EngineConfig {
   outBufBytes: number;
   paramRows: number;
   fetchDepth: number;
+  /** conv taps the zero-block skip generator examines per cycle */
+  skipLanes: number;
+  /** tap-table entries: a conv with more taps per pixel runs without MAC skipping */
+  skipTaps: number;
   clockMhz: number;
   dramBytesPerCycle: number;
   dramLatency: number;
@@ -29,6 +33,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   outBufBytes: 64 * 1024,
   paramRows: 64,
   fetchDepth: 16,
+  skipLanes: 4,
+  skipTaps: 1024,
   clockMhz: 200,
   dramBytesPerCycle: 16,
   dramLatency: 20,
@@ -84,6 +90,8 @@ export const CONFIG_FLAGS: Readonly<Record<keyof EngineConfig, string>> = {
   outBufBytes: '--out-buf',
   paramRows: '--param-rows',
   fetchDepth: '--fetch-depth',
+  skipLanes: '--skip-lanes',
+  skipTaps: '--skip-taps',
   clockMhz: '--clock-mhz',
   dramBytesPerCycle: '--dram-bw',
   dramLatency: '--dram-latency',
@@ -106,12 +114,17 @@ const configSchema = z
     outBufBytes: int.positive(),
     paramRows: int.min(2).max(MAX_BUFFER_ROWS),
     fetchDepth: int.min(4).max(1 << 16).refine(isPow2, 'the fetch depth must be a power of two >= 4'),
+    skipLanes: pow2('the skip lanes', 2, 16),
+    skipTaps: pow2('the tap table', 2, 1 << 16),
     clockMhz: z.number().positive().finite(),
     dramBytesPerCycle: z.number().positive().finite(),
     dramLatency: int.min(0).max(1_000_000),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.skipTaps < c.skipLanes) {
+      ctx.addIssue({ code: 'custom', path: ['skipTaps'], message: `the tap table (${c.skipTaps} entries) is smaller than the skip lanes (${c.skipLanes})` });
+    }
     const w = rowWidths(c);
     const buffers: [keyof EngineConfig, number, number, string][] = [
       ['inBufBytes', w.wa, w.lanes, 'in'],
@@ -152,6 +165,8 @@ export interface EngineCliOptions {
   outBuf?: string;
   paramRows?: string;
   fetchDepth?: string;
+  skipLanes?: string;
+  skipTaps?: string;
   clockMhz?: string;
   dramBw?: string;
   dramLatency?: string;
@@ -195,6 +210,8 @@ export function engineConfigFromCli(o: EngineCliOptions): EngineConfig {
   if (o.outBuf !== undefined) c.outBufBytes = parseByteSize('--out-buf', o.outBuf);
   if (o.paramRows !== undefined) c.paramRows = parseInteger('--param-rows', o.paramRows);
   if (o.fetchDepth !== undefined) c.fetchDepth = parseInteger('--fetch-depth', o.fetchDepth);
+  if (o.skipLanes !== undefined) c.skipLanes = parseInteger('--skip-lanes', o.skipLanes);
+  if (o.skipTaps !== undefined) c.skipTaps = parseInteger('--skip-taps', o.skipTaps);
   if (o.clockMhz !== undefined) c.clockMhz = parsePositive('--clock-mhz', o.clockMhz);
   if (o.dramBw !== undefined) c.dramBytesPerCycle = parsePositive('--dram-bw', o.dramBw);
   if (o.dramLatency !== undefined) c.dramLatency = parseInteger('--dram-latency', o.dramLatency);

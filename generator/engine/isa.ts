@@ -132,6 +132,8 @@ export interface ConvInstr extends Common, Window {
   cwStride: number;
   /** out-buffer words between channel words of a pixel */
   outCwStride: number;
+  /** skip mode (h0 bit 6): taps whose input word lies in a zero block cost no cycle */
+  skip?: boolean;
 }
 
 export interface PoolInstr extends Common, Window {
@@ -181,7 +183,7 @@ export type Instr = EndInstr | LoadInstr | StoreInstr | ComputeInstr;
  * first; lo8/hi8: one byte of a halfword; s8lo/s8hi: an int8 in one byte of a halfword (the other
  * byte is another field's); bit8: bit 8 of a halfword; lane5: bits 12:8 of a halfword; bit0: bit 0.
  */
-type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 's8lo' | 's8hi' | 'bit8' | 'lane5' | 'bit0';
+type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 's8lo' | 's8hi' | 'bit8' | 'lane5' | 'bit0' | 'bit6';
 interface Field<T> {
   /** the name docs/engine.md uses */
   name: string;
@@ -203,6 +205,7 @@ const RANGES: Record<Kind, [number, number]> = {
   bit8: [0, 1],
   lane5: [0, 31],
   bit0: [0, 1],
+  bit6: [0, 1],
 };
 
 const f = <T>(name: string, h: number, kind: Kind, get: (i: T) => number): Field<T> => ({ name, h, kind, get });
@@ -278,6 +281,8 @@ const CONV_FIELDS: Field<ConvInstr>[] = [
   f('ncg_sw', 29, 'u16', (i) => i.sw * i.ncgIn),
   f('cw_stride', 30, 'u16', (i) => i.cwStride),
   f('out_cw_stride', 31, 'u16', (i) => i.outCwStride),
+  // h0 holds the opcode and wait bits; bit 6 is free for the conv's mode
+  f('skip', 0, 'bit6', (i) => (i.skip ? 1 : 0)),
 ];
 
 const POOL_FIELDS: Field<PoolInstr>[] = [
@@ -359,6 +364,9 @@ function put(view: DataView, h: number, kind: Kind, v: number): void {
     case 'bit0':
       view.setUint8(at, view.getUint8(at) | v);
       return;
+    case 'bit6':
+      view.setUint8(at, view.getUint8(at) | (v << 6));
+      return;
   }
 }
 
@@ -420,6 +428,8 @@ function get(view: DataView, h: number, kind: Kind): number {
       return view.getUint8(at + 1) & 0x1f;
     case 'bit0':
       return view.getUint8(at) & 1;
+    case 'bit6':
+      return (view.getUint8(at) >> 6) & 1;
   }
 }
 
@@ -533,6 +543,7 @@ export function instructionOf(d: DecodedInstruction): Instr {
         ncgOut: f['ncg_out']!,
         cwStride: f['cw_stride']!,
         outCwStride: f['out_cw_stride']!,
+        ...(f['skip'] ? { skip: true } : {}),
       };
     case 'pool':
       return {

@@ -535,6 +535,7 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
           ncgOut: win.ncgOut,
           cwStride,
           outCwStride: ocs,
+          ...(skipsZeroTaps(win, nciw, c) ? { skip: true } : {}),
         };
       });
       const store = ci === chunks.length - 1 ? bandStore(win, band, place.outRow, w) : undefined;
@@ -542,6 +543,16 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
     });
   });
   return steps;
+}
+
+/**
+ * A conv over a zero-block input skips the taps of zero blocks (skip mode), unless its taps per
+ * pixel overflow the tap table, or it reads the tensor with another zero point than the one the
+ * decoder fills zero blocks with (a view with its own quantization): skipping a tap is exact only
+ * because a zero block's words are the conv's centring value.
+ */
+function skipsZeroTaps(win: Window, nciw: number, c: EngineConfig): boolean {
+  return win.input.zeroBlock !== undefined && win.input.zeroPoint === win.zpIn && win.kh * win.kw * nciw <= c.skipTaps;
 }
 
 /**

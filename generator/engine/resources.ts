@@ -20,7 +20,7 @@ import type { EngineConfig } from './config.js';
 /** The Verilog parameters of `<name>_top`: the structural part of EngineConfig. */
 export type EngineResourceConfig = Pick<
   EngineConfig,
-  'peOc' | 'peIc' | 'busBytes' | 'inBufBytes' | 'wBufBytes' | 'outBufBytes' | 'paramRows' | 'fetchDepth'
+  'peOc' | 'peIc' | 'busBytes' | 'inBufBytes' | 'wBufBytes' | 'outBufBytes' | 'paramRows' | 'fetchDepth' | 'skipLanes' | 'skipTaps'
 >;
 
 export interface EngineResources {
@@ -32,6 +32,11 @@ export interface EngineResources {
   buffers: { input: number; weight: number; output: number; param: number };
   /** bits of the instruction FIFO (FetchDepth x 512) */
   fetchFifoBits: number;
+  /**
+   * MAC skipping: a zero flag per input-buffer row in each of the SkipLanes read copies, and the
+   * tap table (SkipTaps entries of an input word offset and two 8-bit kernel coordinates)
+   */
+  skip: { zeroFlagBits: number; tapTableBits: number };
   /** multipliers of each kind (not slices) */
   multipliers: { peArray: number; eltwise: number; requant: number };
 }
@@ -81,6 +86,10 @@ export function engineResources(c: EngineResourceConfig): EngineResources {
     bufferBits: buffers.input + buffers.weight + buffers.output + buffers.param,
     buffers,
     fetchFifoBits: c.fetchDepth * 512,
+    skip: {
+      zeroFlagBits: c.skipLanes * Math.floor(c.inBufBytes / wa),
+      tapTableBits: c.skipTaps * (Math.ceil(Math.log2(Math.floor(c.inBufBytes / wa))) + Math.log2(wa / lanes) + 16),
+    },
     multipliers,
   };
 }

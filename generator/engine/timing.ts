@@ -1,5 +1,6 @@
 import { rowWidths, type EngineConfig } from './config.js';
 import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
+import { skipConvRuns } from './zero-taps.js';
 import { zeroBlockTransfer, type PlanarTensor, type SampleBitmaps } from './zero-traffic.js';
 
 /**
@@ -140,6 +141,8 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
   const beatCycles = Math.max(1, c.busBytes / c.dramBytesPerCycle);
   const read = new ReadChannel(c.dramLatency, beatCycles);
   const n = program.length;
+  // CONVs in skip mode take what the sample's zero blocks leave them
+  const skipRuns = skipConvRuns(program, zero.tensors, c, m, zero.bitmaps);
 
   // Fetch: block k holds instructions [k*fb, (k+1)*fb). One block is in flight at a time, and a
   // block is requested once the FIFO has room for all of it.
@@ -258,7 +261,7 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
       case 'end':
         break;
       default:
-        cmpIdle = t + computeCycles(ins, c, m);
+        cmpIdle = t + (skipRuns.get(i)?.cycles ?? computeCycles(ins, c, m));
     }
   }
   const cycles = lastIssue + m.endToDone;

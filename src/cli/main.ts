@@ -94,6 +94,8 @@ program
   .option('--out-buf <size>', 'output buffer size (default 64K)')
   .option('--param-rows <n>', 'parameter buffer rows, one per group of output channels (default 64)')
   .option('--fetch-depth <n>', 'instruction FIFO entries (default 16)')
+  .option('--skip-lanes <n>', 'conv taps examined per cycle for zero-block MAC skipping (default 4)')
+  .option('--skip-taps <n>', 'tap-table entries; a conv with more taps per pixel does not skip MACs (default 1024)')
   .option('--clock-mhz <mhz>', 'clock for reported times (default 200)')
   .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction, for the cycle model (default 16)')
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles, for the cycle model (default 20)')

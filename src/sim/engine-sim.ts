@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../generator/engine
 import { decodeProgram, type Instr } from '../../generator/engine/isa.js';
 import { packTensor, unpackTensor } from '../../generator/engine/layout.js';
 import { predictTiming, TIMING_MODEL, type TimingPrediction } from '../../generator/engine/timing.js';
+import { skipConvRuns } from '../../generator/engine/zero-taps.js';
 import { predictTraffic, sampleBitmaps } from '../../generator/engine/zero-traffic.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile, readJsonFile } from '../frontend/read-input-file.js';
@@ -79,6 +80,10 @@ export interface EngineSimConfig {
   dramLatency: number;
   /** for the cycle model; maps written before it was read default to the engine's default */
   fetchDepth: number;
+  /** for the MAC-skipping replay (zero flags per in-buffer row, generator lanes) */
+  inBufBytes: number;
+  skipLanes: number;
+  skipTaps: number;
 }
 
 export interface EngineSimMap {
@@ -98,6 +103,9 @@ const simConfig = z
     dramBytesPerCycle: z.number().positive(),
     dramLatency: z.number().int().nonnegative(),
     fetchDepth: z.number().int().positive().optional(),
+    inBufBytes: z.number().int().positive().optional(),
+    skipLanes: z.number().int().positive().optional(),
+    skipTaps: z.number().int().positive().optional(),
   })
   .passthrough();
 
@@ -117,7 +125,18 @@ export async function readEngineMap(hwDir: string): Promise<EngineSimMap> {
     throw badInput(file, `invalid memory map at ${issuePath(['config', ...issue.path])}: ${issue.message}`);
   }
   const { peOc, peIc, busBytes, dramBytesPerCycle, dramLatency } = cfg.data;
-  const config: EngineSimConfig = { peOc, peIc, busBytes, dramBytesPerCycle, dramLatency, fetchDepth: cfg.data.fetchDepth ?? DEFAULT_ENGINE_CONFIG.fetchDepth };
+  const d = DEFAULT_ENGINE_CONFIG;
+  const config: EngineSimConfig = {
+    peOc,
+    peIc,
+    busBytes,
+    dramBytesPerCycle,
+    dramLatency,
+    fetchDepth: cfg.data.fetchDepth ?? d.fetchDepth,
+    inBufBytes: cfg.data.inBufBytes ?? d.inBufBytes,
+    skipLanes: cfg.data.skipLanes ?? d.skipLanes,
+    skipTaps: cfg.data.skipTaps ?? d.skipTaps,
+  };
   const names = new Set(j.tensors.map((t) => t.name));
   for (const n of [j.input, ...j.outputs]) {
     if (!names.has(n)) throw badInput(file, `tensor '${n}' is not in the tensor list`);
@@ -317,15 +336,20 @@ export interface LayerMeasurement {
   macs: number;
   /**
    * Multiply-accumulates on inputs in zero blocks (the golden model's counters; 0 without
-   * zero-block tensors). The engine gates its PE array on them; they still take their cycles.
+   * zero-block tensors): none of them is executed.
    */
   macsSkipped: number;
+  /**
+   * Conv taps (group, pixel, kernel tap, channel word) the conv unit found in zero blocks and
+   * skipped, measured by the harness; predicted.zeroTaps from the sample's bitmaps must equal it.
+   */
+  zeroTaps: number;
   /**
    * Predicted for this sample: exact DRAM bytes from the golden model's bitmaps (zero blocks
    * skipped), cycles from the cycle model with those bitmaps. A byte count that differs from the
    * measured one fails the sample.
    */
-  predicted: { cycles: number; dramRead: number; dramWrite: number };
+  predicted: { cycles: number; dramRead: number; dramWrite: number; zeroTaps: number };
   /** Every block moved (report.json's figures for the simulated DRAM bandwidth and latency). */
   dense: { cycles: number; dramRead: number; dramWrite: number };
   /** 1 - measured / dense DRAM bytes (read and write together); 0 for a layer that moves none. */
@@ -409,7 +433,7 @@ interface Stats {
   cycles: number;
   timeout: boolean;
   fetch: number;
-  layers: Map<number, { cycles: number; read: number; write: number }>;
+  layers: Map<number, { cycles: number; read: number; write: number; zeroTaps: number }>;
 }
 
 export function parseStats(text: string, file: string): Stats {
@@ -419,7 +443,7 @@ export function parseStats(text: string, file: string): Stats {
     if (f[0] === 'cycles') s.cycles = Number(f[1]);
     else if (f[0] === 'fetch') s.fetch = Number(f[1]);
     else if (f[0] === 'timeout') s.timeout = true;
-    else if (f[0] === 'layer') s.layers.set(Number(f[1]), { cycles: Number(f[2]), read: Number(f[3]), write: Number(f[4]) });
+    else if (f[0] === 'layer') s.layers.set(Number(f[1]), { cycles: Number(f[2]), read: Number(f[3]), write: Number(f[4]), zeroTaps: Number(f[5] ?? 0) });
     else if (f[0] !== '') throw new GatecError(`${file}: unexpected stats line '${line}'`);
   }
   return s;
@@ -581,7 +605,8 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
       dramWrite: m?.write ?? 0,
       macs: layerMacs(l, shapes),
       macsSkipped: 0,
-      predicted: { ...dense },
+      zeroTaps: m?.zeroTaps ?? 0,
+      predicted: { ...dense, zeroTaps: 0 },
       dense,
       bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, (m?.read ?? 0) + (m?.write ?? 0)),
     };
@@ -635,10 +660,15 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
   const traffic = predictTraffic(ctx.program, map.tensors, map.config.busBytes, bitmaps);
   const timing = bitmaps.size > 0 ? predictTiming(ctx.program, ctx.timingConfig, TIMING_MODEL, { tensors: map.tensors, bitmaps }) : ctx.dense;
   const cyclesByTag = new Map(timing.tags.map((t) => [t.tag, t.cycles]));
+  const zeroTapsByTag = new Map<number, number>();
+  for (const [k, run] of skipConvRuns(ctx.program, map.tensors, ctx.timingConfig, TIMING_MODEL, bitmaps)) {
+    const tag = ctx.program[k]!.tag;
+    zeroTapsByTag.set(tag, (zeroTapsByTag.get(tag) ?? 0) + run.zeroTaps);
+  }
   let executed = 0;
   for (const l of layers) {
     const p = traffic.get(l.index) ?? { read: 0, write: 0 };
-    l.predicted = { cycles: cyclesByTag.get(l.index) ?? 0, dramRead: p.read, dramWrite: p.write };
+    l.predicted = { cycles: cyclesByTag.get(l.index) ?? 0, dramRead: p.read, dramWrite: p.write, zeroTaps: zeroTapsByTag.get(l.index) ?? 0 };
     l.macsSkipped = golden.sparsity ? l.macs - (golden.sparsity.layers[l.index]?.macs.executed ?? l.macs) : 0;
     executed += l.macs - l.macsSkipped;
   }
@@ -664,11 +694,17 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     result.match = false;
     result.failure ??= `sample ${j.sample}: ${describeByteMismatch(bad)}`;
   }
+  // Likewise the taps the conv unit skipped: the flags it reads are the blocks the decoder filled.
+  const skew = layers.find((l) => l.zeroTaps !== l.predicted.zeroTaps);
+  if (skew) {
+    result.match = false;
+    result.failure ??= `sample ${j.sample}: layer '${skew.name}' (tag ${skew.index}) skipped ${skew.zeroTaps} conv taps in zero blocks; the golden bitmaps predict ${skew.predicted.zeroTaps}`;
+  }
   return result;
 }
 
 /** The first layer whose measured DRAM bytes (read or write) differ from its prediction. */
-export function firstByteMismatch(layers: readonly Pick<LayerMeasurement, 'index' | 'name' | 'dramRead' | 'dramWrite' | 'predicted'>[]): ByteMismatch | undefined {
+export function firstByteMismatch(layers: readonly (Pick<LayerMeasurement, 'index' | 'name' | 'dramRead' | 'dramWrite'> & { predicted: { dramRead: number; dramWrite: number } })[]): ByteMismatch | undefined {
   const bad = layers.find((l) => l.dramRead !== l.predicted.dramRead || l.dramWrite !== l.predicted.dramWrite);
   if (!bad) return undefined;
   return {

@@ -3,6 +3,14 @@
 // accumulates per output pixel. Address generators use adders only; the compiler supplies every
 // product (pitch_sh, ncg_sw, in_start). Padding taps feed the centred value 0, so they cost a
 // cycle but no special case in the datapath.
+//
+// Skip mode (h0 bit 6, zero-block inputs): the taps of one pixel are the same offsets for every
+// pixel, so they are first written to a tap table (one cycle per tap). Then a generator reads
+// SkipLanes taps per cycle from the table, looks up the zero flag of each tap's buffer row (rows
+// the zero-block decoder filled with the zero point), and pushes only the taps to compute into a
+// FIFO that issues one per cycle: a tap in a zero block costs no cycle and no MAC. A pixel's last
+// tap is always pushed (it delivers the result), with its operand forced to zero when it is a
+// zero tap.
 module gatec_conv_unit #(
   parameter int unsigned PeOc         = 8,
   parameter int unsigned L            = 8,
@@ -10,8 +18,16 @@ module gatec_conv_unit #(
   parameter int unsigned WAddrWidth   = 16,
   parameter int unsigned PAddrWidth   = 6,
   parameter int unsigned OutAddrWidth = 16,
+  // in-buffer words per buffer row: the zero flags are per row
+  parameter int unsigned WordsPerRow  = 2,
+  parameter int unsigned FlagRows     = 1024,
+  // taps examined per cycle in skip mode (a power of two, at least 2) and tap-table entries
+  parameter int unsigned SkipLanes    = 4,
+  parameter int unsigned SkipTaps     = 1024,
   localparam int unsigned LaneIdxWidth = (L > 1) ? $clog2(L) : 1,
-  localparam int unsigned WordCntWidth = $clog2(((PeOc > L) ? PeOc / L : 1) + 1)
+  localparam int unsigned WordCntWidth = $clog2(((PeOc > L) ? PeOc / L : 1) + 1),
+  localparam int unsigned FlagRowWidth = (FlagRows > 1) ? $clog2(FlagRows) : 1,
+  localparam int unsigned ZeroCntWidth = $clog2(SkipLanes + 1)
 ) (
   input  logic                        clk_i,
   input  logic                        rst_ni,
@@ -40,14 +56,29 @@ module gatec_conv_unit #(
   output logic [LaneIdxWidth-1:0]     res_lane_o,
   output logic signed [7:0]           zp_out_o,
   output logic signed [7:0]           lo_o,
-  output logic signed [7:0]           hi_o
+  output logic signed [7:0]           hi_o,
+  // zero flags of the in-buffer rows, written with the rows
+  input  logic                        zf_we_i,
+  input  logic [FlagRowWidth-1:0]     zf_waddr_i,
+  input  logic                        zf_wdata_i,
+  // taps found in zero blocks this cycle, and the tag of the instruction they belong to
+  output logic [ZeroCntWidth-1:0]     zero_taps_o,
+  output logic [15:0]                 tag_o
 );
   localparam int unsigned AW = 24;
   localparam int unsigned CW = 18;
   localparam int unsigned WordsPerPixel = (PeOc > L) ? PeOc / L : 1;
   localparam int unsigned PcWidth = $clog2(WordsPerPixel + 1) + 1;
+  localparam int unsigned G = SkipLanes;
+  localparam int unsigned GW = $clog2(G);
+  localparam int unsigned TabRows = SkipTaps / G;
+  localparam int unsigned TabRowW = (TabRows > 1) ? $clog2(TabRows) : 1;
+  localparam int unsigned TapW = $clog2(SkipTaps + 1);
+  localparam int unsigned TabW = InAddrWidth + 16;
+  localparam int unsigned FifoDepth = 4 * G;
+  localparam int unsigned FifoW = $clog2(FifoDepth);
 
-  typedef enum logic [2:0] {SIdle, SGroupWait, SGroupLoad, SRun, SDrain} state_e;
+  typedef enum logic [2:0] {SIdle, SFill, SGroupWait, SGroupLoad, SRun, SFlush, SDrain} state_e;
   state_e state_q;
 
   logic [15:0] h [32];
@@ -61,8 +92,9 @@ module gatec_conv_unit #(
   logic [7:0]  kh_q, kw_q, sh_q, sw_q, pl_q;
   logic signed [CW-1:0] iy0_q;
   logic [15:0] gstride_q, ng_q, pb0_q, out_base_q, out_pitch_q, ncg_out_q, pitch_sh_q, ncg_sw_q;
-  logic [15:0] cw_stride_q, out_cw_stride_q;
+  logic [15:0] cw_stride_q, out_cw_stride_q, tag_q;
   logic signed [7:0] zp_in_q;
+  logic skip_q;
 
   // loop state
   logic [15:0] gi_q, oy_q, ox_q, j_q;
@@ -83,14 +115,59 @@ module gatec_conv_unit #(
   logic gsel;
   assign gsel = gi_q[0];
 
-  logic last_j, last_kx, last_ky, last_ox, last_oy, last_g, issue, drained;
-  assign last_j  = (j_q == nciw_q - 16'd1);
-  assign last_kx = (kx_q == kw_q - 8'd1);
-  assign last_ky = (ky_q == kh_q - 8'd1);
-  assign last_ox = (ox_q == out_w_q - 16'd1);
-  assign last_oy = (oy_q == oy_cnt_q - 16'd1);
-  assign last_g  = (gi_q == ng_q - 16'd1);
-  assign issue   = (state_q == SRun) && (bub_q == '0);
+  logic last_j, last_kx, last_ky, last_tap, last_ox, last_oy, last_g, issue, drained;
+  assign last_j   = (j_q == nciw_q - 16'd1);
+  assign last_kx  = (kx_q == kw_q - 8'd1);
+  assign last_ky  = (ky_q == kh_q - 8'd1);
+  assign last_tap = last_j && last_kx && last_ky;
+  assign last_ox  = (ox_q == out_w_q - 16'd1);
+  assign last_oy  = (oy_q == oy_cnt_q - 16'd1);
+  assign last_g   = (gi_q == ng_q - 16'd1);
+  assign issue    = (state_q == SRun) && !skip_q && (bub_q == '0);
+
+  // ---------------------------------------------------------------- skip mode
+  // tap table (filled in SFill) and generator: row r of the table holds taps r*G .. r*G+G-1
+  logic [TapW-1:0] t_q, ntaps_q;
+  logic [TabRowW-1:0] r_q, last_r_q;
+  logic gen_fire, last_row;
+  assign last_row = (r_q == last_r_q);
+
+  // stage A: the table row read last cycle, with its pixel's context
+  logic vA_q, gA_q;
+  logic [TabRowW-1:0] rA_q;
+  logic signed [AW-1:0] apixA_q;
+  logic signed [CW-1:0] iyA_q, ixA_q;
+  logic [OutAddrWidth-1:0] oaddrA_q;
+  logic [AW-1:0] wgA_q;
+  logic [TabW-1:0] tab_q [G];
+  logic [AW-1:0] addrA [G];
+  logic [TapW-1:0] tA [G];
+  logic [G-1:0] validA, padA;
+
+  // stage B: the taps with their zero flags
+  logic vB_q, gB_q, open_q;
+  logic [OutAddrWidth-1:0] oaddrB_q;
+  logic [InAddrWidth-1:0] addrB_q [G];
+  logic [WAddrWidth-1:0] wB_q [G];
+  logic [G-1:0] validB_q, padB_q, lastB_q, zfB_q, zeroB, keep, firstB;
+  logic [FifoW:0] pos [G];
+  logic [FifoW:0] npush;
+
+  // FIFO of taps to compute
+  logic [InAddrWidth-1:0]  f_addr_q [FifoDepth];
+  logic [WAddrWidth-1:0]   f_w_q [FifoDepth];
+  logic [OutAddrWidth-1:0] f_oaddr_q [FifoDepth];
+  logic [FifoDepth-1:0]    f_zero_q, f_first_q, f_last_q, f_g_q;
+  logic [FifoW-1:0] wptr_q, rptr_q;
+  logic [FifoW:0] count_q;
+  logic [PcWidth-1:0] gap_q;
+  logic pop;
+
+  // room for what the table read, stage A and stage B may still push
+  assign gen_fire = (state_q == SRun) && skip_q &&
+                    (32'(count_q) + G * (32'(vA_q) + 32'(vB_q) + 1) <= FifoDepth);
+  // the output writer needs WordsPerPixel cycles per result
+  assign pop = skip_q && (count_q != '0) && !(f_last_q[rptr_q] && gap_q != '0);
 
   // pipeline side band: S1 (buffer data), S2 (products), S3 (row sums)
   logic v1_q, v2_q, v3_q, pad1_q, first1_q, first2_q, first3_q, last1_q, last2_q, last3_q;
@@ -110,12 +187,17 @@ module gatec_conv_unit #(
   assign tap_pad = (iy_q < 0) || (iy_q >= $signed({2'b00, img_h_q})) ||
                    (ix_q < 0) || (ix_q >= $signed({2'b00, img_w_q}));
 
+  // the tap walker steps in dense issue and while filling the table; the pixel walker after a
+  // dense pixel's last tap or the generator's last row of a pixel
+  logic tap_adv, pix_adv;
+  assign tap_adv = issue || (state_q == SFill);
+  assign pix_adv = (issue && last_tap) || (gen_fire && last_row);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= SIdle;
       gi_q <= '0; oy_q <= '0; ox_q <= '0; j_q <= '0; ky_q <= '0; kx_q <= '0;
-      pc_q <= '0; bub_q <= '0;
+      pc_q <= '0; bub_q <= '0; t_q <= '0; r_q <= '0;
     end else begin
       case (state_q)
         SIdle: if (start_i) begin
@@ -150,8 +232,23 @@ module gatec_conv_unit #(
           ncg_sw_q    <= h[29];
           cw_stride_q <= h[30];
           out_cw_stride_q <= h[31];
+          skip_q      <= h[0][6];
+          tag_q       <= h[1];
           gi_q        <= '0;
-          state_q     <= SGroupWait;
+          // the table walk starts at the first pixel's first tap
+          j_q <= '0; kx_q <= '0; ky_q <= '0; t_q <= '0;
+          a_trow_q <= AW'($signed({h[3], h[2]}));
+          a_tap_q  <= AW'($signed({h[3], h[2]}));
+          a_cur_q  <= AW'($signed({h[3], h[2]})) + AW'(h[8]);
+          state_q     <= h[0][6] ? SFill : SGroupWait;
+        end
+        SFill: begin
+          t_q <= t_q + TapW'(1);
+          if (last_tap) begin
+            ntaps_q  <= t_q + TapW'(1);
+            last_r_q <= TabRowW'(t_q >> GW);
+            state_q  <= SGroupWait;
+          end
         end
         SGroupWait: if (set_free) state_q <= SGroupLoad;
         SGroupLoad: begin
@@ -164,6 +261,7 @@ module gatec_conv_unit #(
             words_q[gsel] <= WordCntWidth'(1);
           end
           oy_q <= '0; ox_q <= '0; ky_q <= '0; kx_q <= '0; j_q <= '0; pc_q <= '0; bub_q <= '0;
+          r_q <= '0;
           a_row_q  <= in_start_q;
           a_pix_q  <= in_start_q;
           a_trow_q <= in_start_q;
@@ -178,90 +276,196 @@ module gatec_conv_unit #(
           o_pix_q  <= AW'(out_base_q);
           state_q  <= SRun;
         end
-        SRun: if (bub_q != '0) begin
-          bub_q <= bub_q - PcWidth'(1);
-        end else begin
-          if (pc_q < PcWidth'(WordsPerPixel)) pc_q <= pc_q + PcWidth'(1);
-          if (!last_j) begin
-            j_q     <= j_q + 16'd1;
-            a_cur_q <= a_cur_q + AW'(cw_stride_q);
-            wa_q    <= wa_q + AW'(1);
-          end else if (!last_kx) begin
-            j_q     <= '0;
-            kx_q    <= kx_q + 8'd1;
-            a_tap_q <= a_tap_q + AW'(ncg_in_q);
-            a_cur_q <= a_tap_q + AW'(ncg_in_q) + AW'(ciw0_q);
-            ix_q    <= ix_q + CW'(1);
-            wa_q    <= wa_q + AW'(1);
-          end else if (!last_ky) begin
-            j_q      <= '0;
-            kx_q     <= '0;
-            ky_q     <= ky_q + 8'd1;
-            a_trow_q <= a_trow_q + AW'(in_pitch_q);
-            a_tap_q  <= a_trow_q + AW'(in_pitch_q);
-            a_cur_q  <= a_trow_q + AW'(in_pitch_q) + AW'(ciw0_q);
-            iy_q     <= iy_q + CW'(1);
-            ix_q     <= ix_pix_q;
-            wa_q     <= wa_q + AW'(1);
+        SRun: if (!skip_q) begin
+          if (bub_q != '0) begin
+            bub_q <= bub_q - PcWidth'(1);
           end else begin
+            if (pc_q < PcWidth'(WordsPerPixel)) pc_q <= pc_q + PcWidth'(1);
             // Last tap of the pixel: the output writer needs WordsPerPixel cycles per result.
-            j_q  <= '0;
-            kx_q <= '0;
-            ky_q <= '0;
-            pc_q <= '0;
-            bub_q <= (pc_q + PcWidth'(1) < PcWidth'(WordsPerPixel))
-                     ? PcWidth'(WordsPerPixel) - pc_q - PcWidth'(1) : '0;
-            wa_q <= wg_q;
-            if (!last_ox) begin
-              ox_q     <= ox_q + 16'd1;
-              a_pix_q  <= a_pix_q + AW'(ncg_sw_q);
-              a_trow_q <= a_pix_q + AW'(ncg_sw_q);
-              a_tap_q  <= a_pix_q + AW'(ncg_sw_q);
-              a_cur_q  <= a_pix_q + AW'(ncg_sw_q) + AW'(ciw0_q);
-              ix_pix_q <= ix_pix_q + CW'(sw_q);
-              ix_q     <= ix_pix_q + CW'(sw_q);
-              iy_q     <= iy_row_q;
-              o_pix_q  <= o_pix_q + AW'(ncg_out_q);
-            end else if (!last_oy) begin
-              ox_q     <= '0;
-              oy_q     <= oy_q + 16'd1;
-              a_row_q  <= a_row_q + AW'(pitch_sh_q);
-              a_pix_q  <= a_row_q + AW'(pitch_sh_q);
-              a_trow_q <= a_row_q + AW'(pitch_sh_q);
-              a_tap_q  <= a_row_q + AW'(pitch_sh_q);
-              a_cur_q  <= a_row_q + AW'(pitch_sh_q) + AW'(ciw0_q);
-              iy_row_q <= iy_row_q + CW'(sh_q);
-              iy_q     <= iy_row_q + CW'(sh_q);
-              ix_pix_q <= -(CW'(pl_q));
-              ix_q     <= -(CW'(pl_q));
-              o_row_q  <= o_row_q + AW'(out_pitch_q);
-              o_pix_q  <= o_row_q + AW'(out_pitch_q);
-            end else begin
-              gi_q    <= gi_q + 16'd1;
-              wg_q    <= wg_q + AW'(gstride_q);
-              // the next group's output words: PeOc/L words on, or one word once the lanes wrap
-              if (PeOc >= L) begin
-                goff_q  <= goff_q + (AW'(out_cw_stride_q) << $clog2(WordsPerPixel));
-                wleft_q <= wleft_q - 16'(WordsPerPixel);
-              end else begin
-                glane_q <= glane_q + LaneIdxWidth'(PeOc);
-                if (32'(glane_q) + PeOc >= L) goff_q <= goff_q + AW'(out_cw_stride_q);
-              end
-              state_q <= last_g ? SDrain : SGroupWait;
+            if (last_tap) begin
+              pc_q  <= '0;
+              bub_q <= (pc_q + PcWidth'(1) < PcWidth'(WordsPerPixel))
+                       ? PcWidth'(WordsPerPixel) - pc_q - PcWidth'(1) : '0;
             end
           end
+        end else if (gen_fire) begin
+          r_q <= last_row ? '0 : r_q + TabRowW'(1);
         end
+        SFlush: if (!vA_q && !vB_q && count_q == '0) state_q <= (gi_q == ng_q) ? SDrain : SGroupWait;
         SDrain: if (drained) state_q <= SIdle;
         default: state_q <= SIdle;
       endcase
+
+      if (tap_adv) begin
+        if (!last_j) begin
+          j_q     <= j_q + 16'd1;
+          a_cur_q <= a_cur_q + AW'(cw_stride_q);
+          wa_q    <= wa_q + AW'(1);
+        end else if (!last_kx) begin
+          j_q     <= '0;
+          kx_q    <= kx_q + 8'd1;
+          a_tap_q <= a_tap_q + AW'(ncg_in_q);
+          a_cur_q <= a_tap_q + AW'(ncg_in_q) + AW'(ciw0_q);
+          ix_q    <= ix_q + CW'(1);
+          wa_q    <= wa_q + AW'(1);
+        end else if (!last_ky) begin
+          j_q      <= '0;
+          kx_q     <= '0;
+          ky_q     <= ky_q + 8'd1;
+          a_trow_q <= a_trow_q + AW'(in_pitch_q);
+          a_tap_q  <= a_trow_q + AW'(in_pitch_q);
+          a_cur_q  <= a_trow_q + AW'(in_pitch_q) + AW'(ciw0_q);
+          iy_q     <= iy_q + CW'(1);
+          ix_q     <= ix_pix_q;
+          wa_q     <= wa_q + AW'(1);
+        end else begin
+          j_q  <= '0;
+          kx_q <= '0;
+          ky_q <= '0;
+          wa_q <= wg_q;
+        end
+      end
+
+      if (pix_adv) begin
+        if (!last_ox) begin
+          ox_q     <= ox_q + 16'd1;
+          a_pix_q  <= a_pix_q + AW'(ncg_sw_q);
+          a_trow_q <= a_pix_q + AW'(ncg_sw_q);
+          a_tap_q  <= a_pix_q + AW'(ncg_sw_q);
+          a_cur_q  <= a_pix_q + AW'(ncg_sw_q) + AW'(ciw0_q);
+          ix_pix_q <= ix_pix_q + CW'(sw_q);
+          ix_q     <= ix_pix_q + CW'(sw_q);
+          iy_q     <= iy_row_q;
+          o_pix_q  <= o_pix_q + AW'(ncg_out_q);
+        end else if (!last_oy) begin
+          ox_q     <= '0;
+          oy_q     <= oy_q + 16'd1;
+          a_row_q  <= a_row_q + AW'(pitch_sh_q);
+          a_pix_q  <= a_row_q + AW'(pitch_sh_q);
+          a_trow_q <= a_row_q + AW'(pitch_sh_q);
+          a_tap_q  <= a_row_q + AW'(pitch_sh_q);
+          a_cur_q  <= a_row_q + AW'(pitch_sh_q) + AW'(ciw0_q);
+          iy_row_q <= iy_row_q + CW'(sh_q);
+          iy_q     <= iy_row_q + CW'(sh_q);
+          ix_pix_q <= -(CW'(pl_q));
+          ix_q     <= -(CW'(pl_q));
+          o_row_q  <= o_row_q + AW'(out_pitch_q);
+          o_pix_q  <= o_row_q + AW'(out_pitch_q);
+        end else begin
+          gi_q    <= gi_q + 16'd1;
+          wg_q    <= wg_q + AW'(gstride_q);
+          // the next group's output words: PeOc/L words on, or one word once the lanes wrap
+          if (PeOc >= L) begin
+            goff_q  <= goff_q + (AW'(out_cw_stride_q) << $clog2(WordsPerPixel));
+            wleft_q <= wleft_q - 16'(WordsPerPixel);
+          end else begin
+            glane_q <= glane_q + LaneIdxWidth'(PeOc);
+            if (32'(glane_q) + PeOc >= L) goff_q <= goff_q + AW'(out_cw_stride_q);
+          end
+          // skip mode lets the taps in flight drain before the next group's parameters load
+          state_q <= skip_q ? SFlush : (last_g ? SDrain : SGroupWait);
+        end
+      end
     end
   end
 
+  // ---------------------------------------------------------------- skip mode datapath
+  for (genvar i = 0; i < G; i++) begin : g_lane
+    logic [TabW-1:0] tab_mem_q [TabRows];
+    logic            zf_mem_q [FlagRows];
+    logic [InAddrWidth-1:0] toff;
+    logic [7:0] tky, tkx;
+    logic signed [CW-1:0] iy, ix;
+    assign {toff, tky, tkx} = tab_q[i];
+    assign tA[i]     = TapW'({rA_q, GW'(i)});
+    assign validA[i] = (tA[i] < ntaps_q);
+    assign addrA[i]  = AW'(apixA_q) + AW'(toff);
+    assign iy        = iyA_q + CW'(tky);
+    assign ix        = ixA_q + CW'(tkx);
+    assign padA[i]   = (iy < 0) || (iy >= $signed({2'b00, img_h_q})) ||
+                       (ix < 0) || (ix >= $signed({2'b00, img_w_q}));
+
+    always_ff @(posedge clk_i) begin
+      if (state_q == SFill && t_q[GW-1:0] == GW'(i)) begin
+        tab_mem_q[TabRowW'(t_q >> GW)] <= {InAddrWidth'(a_cur_q - in_start_q), ky_q, kx_q};
+      end
+      if (gen_fire) tab_q[i] <= tab_mem_q[r_q];
+      if (zf_we_i) zf_mem_q[zf_waddr_i] <= zf_wdata_i;
+      zfB_q[i] <= zf_mem_q[FlagRowWidth'(addrA[i][InAddrWidth-1:0] >> $clog2(WordsPerRow))];
+      addrB_q[i]  <= InAddrWidth'(addrA[i]);
+      wB_q[i]     <= WAddrWidth'(wgA_q + AW'(tA[i]));
+      validB_q[i] <= validA[i];
+      padB_q[i]   <= padA[i];
+      lastB_q[i]  <= (tA[i] == ntaps_q - TapW'(1));
+    end
+  end
+
+  always_comb begin
+    npush = '0;
+    for (int unsigned i = 0; i < G; i++) begin
+      zeroB[i]  = validB_q[i] && zfB_q[i] && !padB_q[i];
+      keep[i]   = vB_q && validB_q[i] && (!zeroB[i] || lastB_q[i]);
+      pos[i]    = npush;
+      firstB[i] = keep[i] && !open_q && (npush == '0);
+      npush     = npush + (FifoW + 1)'(keep[i]);
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (gen_fire) begin
+      rA_q     <= r_q;
+      apixA_q  <= a_pix_q;
+      iyA_q    <= iy_row_q;
+      ixA_q    <= ix_pix_q;
+      oaddrA_q <= OutAddrWidth'(o_pix_q + cow_q);
+      gA_q     <= gsel;
+      wgA_q    <= wg_q;
+    end
+    oaddrB_q <= oaddrA_q;
+    gB_q     <= gA_q;
+    for (int unsigned i = 0; i < G; i++) begin
+      if (keep[i]) begin
+        f_addr_q[FifoW'(wptr_q + FifoW'(pos[i]))]  <= addrB_q[i];
+        f_w_q[FifoW'(wptr_q + FifoW'(pos[i]))]     <= wB_q[i];
+        f_oaddr_q[FifoW'(wptr_q + FifoW'(pos[i]))] <= oaddrB_q;
+        f_zero_q[FifoW'(wptr_q + FifoW'(pos[i]))]  <= padB_q[i] || zeroB[i];
+        f_first_q[FifoW'(wptr_q + FifoW'(pos[i]))] <= firstB[i];
+        f_last_q[FifoW'(wptr_q + FifoW'(pos[i]))]  <= lastB_q[i];
+        f_g_q[FifoW'(wptr_q + FifoW'(pos[i]))]     <= gB_q;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      vA_q <= 1'b0; vB_q <= 1'b0; open_q <= 1'b0;
+      wptr_q <= '0; rptr_q <= '0; count_q <= '0; gap_q <= '0;
+    end else begin
+      vA_q <= gen_fire;
+      vB_q <= vA_q;
+      if (state_q == SGroupLoad) open_q <= 1'b0;
+      else if ((keep & lastB_q) != '0) open_q <= 1'b0;
+      else if (keep != '0) open_q <= 1'b1;
+      wptr_q  <= wptr_q + FifoW'(npush);
+      rptr_q  <= rptr_q + FifoW'(pop);
+      count_q <= count_q + npush - (FifoW + 1)'(pop);
+      if (pop && f_last_q[rptr_q]) gap_q <= PcWidth'(WordsPerPixel - 1);
+      else if (gap_q != '0) gap_q <= gap_q - PcWidth'(1);
+    end
+  end
+
+  always_comb begin
+    zero_taps_o = '0;
+    for (int unsigned i = 0; i < G; i++) zero_taps_o = zero_taps_o + ZeroCntWidth'(zeroB[i] && vB_q);
+  end
+  assign tag_o = tag_q;
+
+  // ---------------------------------------------------------------- reads and MAC pipeline
   // reads for the tap being issued (or the param row of the group about to load)
-  assign in_re_o   = issue;
-  assign in_addr_o = InAddrWidth'(a_cur_q);
-  assign w_re_o    = issue;
-  assign w_addr_o  = WAddrWidth'(wa_q);
+  assign in_re_o   = issue || pop;
+  assign in_addr_o = skip_q ? f_addr_q[rptr_q] : InAddrWidth'(a_cur_q);
+  assign w_re_o    = issue || pop;
+  assign w_addr_o  = skip_q ? f_w_q[rptr_q] : WAddrWidth'(wa_q);
   assign p_re_o    = (state_q == SGroupWait) && set_free;
   assign p_addr_o  = PAddrWidth'(pb0_q + gi_q);
 
@@ -269,18 +473,18 @@ module gatec_conv_unit #(
     if (!rst_ni) begin
       v1_q <= 1'b0; v2_q <= 1'b0; v3_q <= 1'b0;
     end else begin
-      v1_q <= issue;
+      v1_q <= issue || pop;
       v2_q <= v1_q;
       v3_q <= v2_q;
     end
   end
 
   always_ff @(posedge clk_i) begin
-    pad1_q   <= tap_pad;
-    first1_q <= (j_q == '0) && (kx_q == '0) && (ky_q == '0);
-    last1_q  <= last_j && last_kx && last_ky;
-    oaddr1_q <= OutAddrWidth'(o_pix_q + cow_q);
-    g1_q     <= gsel;
+    pad1_q   <= skip_q ? f_zero_q[rptr_q] : tap_pad;
+    first1_q <= skip_q ? f_first_q[rptr_q] : ((j_q == '0) && (kx_q == '0) && (ky_q == '0));
+    last1_q  <= skip_q ? f_last_q[rptr_q] : last_tap;
+    oaddr1_q <= skip_q ? f_oaddr_q[rptr_q] : OutAddrWidth'(o_pix_q + cow_q);
+    g1_q     <= skip_q ? f_g_q[rptr_q] : gsel;
     first2_q <= first1_q; last2_q <= last1_q; oaddr2_q <= oaddr1_q; g2_q <= g1_q;
     first3_q <= first2_q; last3_q <= last2_q; oaddr3_q <= oaddr2_q; g3_q <= g2_q;
   end

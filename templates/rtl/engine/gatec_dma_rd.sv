@@ -32,6 +32,8 @@ module gatec_dma_rd #(
   input  logic                    data_last_i,
   // one row write per cycle at most, to the target buffer of the instruction
   output logic                    in_we_o,
+  // the in-buffer row written is a zero block's fill (its zero flag)
+  output logic                    in_zero_o,
   output logic                    w_we_o,
   output logic                    p_we_o,
   output logic [RowAddrWidth-1:0] row_o,
@@ -266,6 +268,7 @@ module gatec_dma_rd #(
   logic row_we;
   assign row_we   = data_we || fill_we;
   assign in_we_o  = row_we && (target_q == 2'd0);
+  assign in_zero_o = zb_q && !data_we;
   assign w_we_o   = data_we && (target_q == 2'd1);
   assign p_we_o   = data_we && (target_q == 2'd2);
   always_comb begin

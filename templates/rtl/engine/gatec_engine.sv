@@ -9,7 +9,9 @@ module gatec_engine #(
   parameter int unsigned WBufBytes   = 65536,
   parameter int unsigned OutBufBytes = 65536,
   parameter int unsigned ParamRows   = 64,
-  parameter int unsigned FetchDepth  = 16
+  parameter int unsigned FetchDepth  = 16,
+  parameter int unsigned SkipLanes   = 4,
+  parameter int unsigned SkipTaps    = 1024
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,
@@ -19,6 +21,9 @@ module gatec_engine #(
   output logic                    busy_o,
   output logic                    done_o,
   output logic [15:0]             layer_tag_o,
+  // conv taps found in zero blocks this cycle (no MAC executed), and their instruction's tag
+  output logic [$clog2(SkipLanes+1)-1:0] zero_taps_o,
+  output logic [15:0]             zero_tag_o,
   output logic                    rd_req_valid_o,
   input  logic                    rd_req_ready_i,
   output logic [31:0]             rd_req_addr_o,
@@ -166,7 +171,7 @@ module gatec_engine #(
   end
 
   // ---------------------------------------------------------------- DMA
-  logic in_we, w_we, p_we;
+  logic in_we, in_zero, w_we, p_we;
   logic [DmaRowW-1:0] dma_row;
   logic [WMax*8-1:0] dma_row_data;
 
@@ -174,7 +179,7 @@ module gatec_engine #(
     .clk_i, .rst_ni, .start_i (rd_start), .instr_i (instr), .busy_o (rd_busy),
     .req_valid_o (d_req_valid), .req_ready_i (d_req_ready), .req_addr_o (d_req_addr),
     .req_beats_o (d_req_beats), .data_valid_i (d_data_valid), .data_i (rd_data_i),
-    .data_last_i (rd_data_last_i), .in_we_o (in_we), .w_we_o (w_we), .p_we_o (p_we),
+    .data_last_i (rd_data_last_i), .in_we_o (in_we), .in_zero_o (in_zero), .w_we_o (w_we), .p_we_o (p_we),
     .row_o (dma_row), .row_data_o (dma_row_data)
   );
 
@@ -266,7 +271,8 @@ module gatec_engine #(
 
   gatec_conv_unit #(
     .PeOc (PeOc), .L (L), .InAddrWidth (InWordW), .WAddrWidth (WWordW), .PAddrWidth (PRowW),
-    .OutAddrWidth (OutWordW)
+    .OutAddrWidth (OutWordW), .WordsPerRow (WprA), .FlagRows (InRows), .SkipLanes (SkipLanes),
+    .SkipTaps (SkipTaps)
   ) u_conv (
     .clk_i, .rst_ni, .start_i (conv_start), .instr_i (instr), .busy_o (conv_busy),
     .in_re_o (c_in_re), .in_addr_o (c_in_addr), .in_word_i (in_word),
@@ -275,7 +281,8 @@ module gatec_engine #(
     .wr_busy_i (writer_busy), .res_valid_o (c_res_valid), .res_acc_o (c_res_acc),
     .res_mult_o (c_res_mult), .res_shift_o (c_res_shift), .res_addr_o (c_res_addr),
     .res_words_o (c_res_words), .res_stride_o (c_res_stride), .res_lane_o (c_res_lane), .zp_out_o (c_zp), .lo_o (c_lo),
-    .hi_o (c_hi)
+    .hi_o (c_hi), .zf_we_i (in_we), .zf_waddr_i (InRowW'(dma_row)), .zf_wdata_i (in_zero),
+    .zero_taps_o, .tag_o (zero_tag_o)
   );
 
   gatec_pool_unit #(.L (L), .InAddrWidth (InWordW), .OutAddrWidth (OutWordW)) u_pool (
