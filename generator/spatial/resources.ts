@@ -1,0 +1,155 @@
+import type { Model } from '../../src/ir/types.js';
+import { planSpatial, prodWidth, type ComputeStage, type MacStage, type PoolStage, type SpatialPlan } from './plan.js';
+import type { ReuseConfig } from './reuse.js';
+
+/**
+ * Resource model of the spatial architecture (docs/spatial.md, "Resource model"): DSP48E1, LUT,
+ * FF and BRAM18 of the generated RTL as Yosys `synth_xilinx` maps it. DSPs and FFs are counted
+ * from the structure (exact by construction, checked against Yosys); LUTs are a structural
+ * estimate with coefficients fitted to Yosys runs (LUT_MODEL, calibration in docs/spatial.md).
+ * Pure and deterministic: the knapsack pruner calls it for every candidate.
+ */
+
+export interface LayerResources {
+  /** IR layer name and op */
+  layer: string;
+  op: string;
+  dsp: number;
+  lut: number;
+  ff: number;
+  bram18: number;
+  /** generated MAC multipliers by kind (DSP: rom + const; shift: none) */
+  multipliers: { rom: number; const: number; shift: number };
+  /** requantization lanes and the DSPs they take */
+  requantLanes: number;
+  requantDsp: number;
+  /** weight ROM bits (8 per slot of every 'rom' multiplier) */
+  romBits: number;
+}
+
+export interface SpatialResources {
+  dsp: number;
+  lut: number;
+  ff: number;
+  bram18: number;
+  /** compute stages in pipeline order (reshape layers have none) */
+  perLayer: LayerResources[];
+  /** the stream input loader and output streamer */
+  io: { lut: number; ff: number };
+}
+
+/**
+ * LUT coefficients, fitted to Yosys 0.55 synth_xilinx on generated designs (docs/spatial.md).
+ * Each term is LUTs per unit of the structure named.
+ */
+export const LUT_MODEL = {
+  /** per bit and per 3 extra inputs of a mux (a LUT6 is a 4:1 mux) */
+  muxBit: 1,
+  /** per accumulator bit of an adder whose operand does not come from a DSP */
+  adderBit: 1,
+  /** per bit of a ROM output (8 per 'rom' multiplier, per 64 slots) */
+  romBit: 1,
+  /** per product bit of a requantization lane (shift, rounding, clamp) */
+  requantBit: 3,
+  /** per output element of a stage's frame buffer (write enable decode) */
+  writeElem: 1,
+  /** per stage: counters and handshake */
+  control: 40,
+} as const;
+
+/** DSP48E1 slices of a signed a x b product (25 x 18 per slice). */
+export function dspSlices(aBits: number, bBits: number): number {
+  const [a, b] = aBits >= bBits ? [aBits, bBits] : [bBits, aBits];
+  if (a <= 25 && b <= 18) return 1;
+  if (a <= 42 && b <= 18) return 2;
+  return Math.ceil(a / 17) * Math.ceil(b / 17);
+}
+
+const clog2 = (n: number): number => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+/** LUT6s of an n:1 mux of `bits` bits. */
+const muxLuts = (n: number, bits: number): number => (n <= 1 ? 0 : bits * Math.ceil((n - 1) / 3) * LUT_MODEL.muxBit);
+
+/** The requantization multiplier is a DSP product unless it is a constant power of two. */
+function requantDsp(accWidth: number, constant: boolean, mults: number[]): number {
+  if (constant && mults.every((m) => m === 0 || (m & (m - 1)) === 0)) return 0;
+  return dspSlices(accWidth, 16);
+}
+
+function macResources(s: MacStage): LayerResources {
+  const [co] = s.out;
+  const inElems = s.in[0] * s.in[1] * s.in[2];
+  const outElems = co * s.pixels;
+  const rom = s.mults.filter((m) => m.kind === 'rom').length;
+  const cnst = s.mults.filter((m) => m.kind === 'const').length;
+  const shift = s.mults.filter((m) => m.kind === 'shift').length;
+  let reqDsp = 0;
+  for (let ln = 0; ln < s.lanes; ln++) {
+    const ms: number[] = [];
+    for (let st = 0; st < s.steps; st++) if (st * s.lanes + ln < co) ms.push(s.mult[st * s.lanes + ln]!);
+    reqDsp += requantDsp(s.accWidth, s.laneConst[ln]!, ms);
+  }
+  // Taps read by some multiplier: one mux each over the slots (fc) or the whole frame (conv).
+  const usedJ = new Set(s.mults.map((m) => m.j)).size;
+  const tapMux = s.op === 'fc' ? muxLuts(s.reuse, 8) : muxLuts(inElems, 8) + 30;
+  const taps = usedJ * (tapMux + 9);
+  const roms = rom * 8 * Math.ceil(s.reuse / 64) * LUT_MODEL.romBit;
+  // DSP products chain through the slices' post-adders; shifted terms need fabric adders.
+  const adders = shift * s.accWidth * LUT_MODEL.adderBit;
+  const accs = new Set(s.mults.map((m) => m.co)).size;
+  const accMux = s.reuse > 1 ? accs * s.accWidth : 0;
+  const pw = prodWidth(s.accWidth);
+  const requant = s.lanes * (pw * LUT_MODEL.requantBit + muxLuts(s.steps, s.accWidth));
+  const write = outElems * LUT_MODEL.writeElem;
+  const lut = Math.round(taps + roms + adders + accMux + requant + write + LUT_MODEL.control);
+  const counters = clog2(s.reuse) + 2 * clog2(s.pixels + 1) + clog2(s.steps + 1) + 2 * 8 + 4;
+  const ff = inElems * 8 + outElems * 8 + 2 * co * s.accWidth + counters;
+  return {
+    layer: s.name,
+    op: s.op,
+    dsp: rom + cnst + reqDsp,
+    lut,
+    ff,
+    bram18: 0,
+    multipliers: { rom, const: cnst, shift },
+    requantLanes: s.lanes,
+    requantDsp: reqDsp,
+    romBits: rom * 8 * s.reuse,
+  };
+}
+
+function poolResources(s: PoolStage): LayerResources {
+  const [c] = s.out;
+  const inElems = s.in[0] * s.in[1] * s.in[2];
+  const outElems = c * s.pixels;
+  const taps = s.kernel[0] * s.kernel[1];
+  const reqDsp = c * requantDsp(s.accWidth, true, [s.mult]);
+  const pw = prodWidth(s.accWidth);
+  const window = c * taps * (muxLuts(inElems / c, 8) + s.accWidth);
+  const lut = Math.round(window + c * pw * LUT_MODEL.requantBit + outElems * LUT_MODEL.writeElem + LUT_MODEL.control);
+  const ff = inElems * 8 + outElems * 8 + 2 * clog2(s.pixels + 1) + 2 * 8 + 2;
+  return { layer: s.name, op: s.op, dsp: reqDsp, lut, ff, bram18: 0, multipliers: { rom: 0, const: 0, shift: 0 }, requantLanes: c, requantDsp: reqDsp, romBits: 0 };
+}
+
+export function stageResources(s: ComputeStage): LayerResources {
+  return s.kind === 'mac' ? macResources(s) : poolResources(s);
+}
+
+/** Resources of a plan (generator/spatial/plan.ts). */
+export function planResources(plan: SpatialPlan): SpatialResources {
+  const perLayer = plan.stages.map(stageResources);
+  const io = {
+    lut: muxLuts(plan.outElems, 8) + plan.inElems + 2 * LUT_MODEL.control,
+    ff: plan.inElems * 8 + plan.outElems * 8 + clog2(plan.inElems + 1) + clog2(plan.outElems + 1) + 4,
+  };
+  const sum = (k: 'dsp' | 'lut' | 'ff' | 'bram18') => perLayer.reduce((a, l) => a + l[k], 0);
+  return { dsp: sum('dsp'), lut: sum('lut') + io.lut, ff: sum('ff') + io.ff, bram18: sum('bram18'), perLayer, io };
+}
+
+/**
+ * DSP, LUT, FF and BRAM18 of `gatec build --arch spatial` for a model and its reuse factors.
+ * Zero weights are what is pruned: a multiplier whose every weight is zero does not exist.
+ * Throws (GatecError, exit 2) for models the spatial architecture does not build.
+ */
+export function spatialResources(model: Model, reuse: ReuseConfig): SpatialResources {
+  return planResources(planSpatial(model, reuse));
+}
