@@ -1,9 +1,11 @@
 import { benchEngine } from './engine.js';
 import { benchGolden } from './golden.js';
+import { benchKnapsack } from './knapsack.js';
 import { benchZeroBlocks } from './zero-blocks.js';
 
-/** `npm run bench`: every benchmark, measured side by side in one run. GATEC_BENCH=golden,engine,zero-blocks picks. */
+/** `npm run bench`: every benchmark, measured side by side in one run. GATEC_BENCH=golden,engine,zero-blocks,knapsack picks. */
 const only = process.env['GATEC_BENCH']?.split(',');
 if (!only || only.includes('golden')) await benchGolden();
 if (!only || only.includes('engine')) await benchEngine();
 if (!only || only.includes('zero-blocks')) await benchZeroBlocks();
+if (!only || only.includes('knapsack')) await benchKnapsack();
