@@ -134,6 +134,23 @@ export interface ConvInstr extends Common, Window {
   outCwStride: number;
   /** skip mode (h0 bit 6): taps whose input word lies in a zero block cost no cycle */
   skip?: boolean;
+  /**
+   * Gate mode (h0 bit 7, docs/engine.md "Channel gating"): a gated conv, pixel-major, base pass
+   * then the rest pass of the gated-on outputs only. ciw0Off, outGoff and g0Lane are then 0 and
+   * their halfwords carry crest (h8) and wr0 (h20).
+   */
+  gate?: GateFields;
+}
+
+export interface GateFields {
+  /** base channel words per tap (h0 bits 15:8): words 0..nb-1 */
+  nb: number;
+  /** whether word nb-1 mixes base and rest channels (h24 bit 13): the rest words start at nb - mixed */
+  mixed: boolean;
+  /** weight words per output channel's rest pass, ceil(kh*kw*(nciw - jr) / PeOc) (h8) */
+  crest: number;
+  /** weight-buffer word of output channel 0's rest words (h20) */
+  wr0: number;
 }
 
 export interface PoolInstr extends Common, Window {
@@ -183,7 +200,7 @@ export type Instr = EndInstr | LoadInstr | StoreInstr | ComputeInstr;
  * first; lo8/hi8: one byte of a halfword; s8lo/s8hi: an int8 in one byte of a halfword (the other
  * byte is another field's); bit8: bit 8 of a halfword; lane5: bits 12:8 of a halfword; bit0: bit 0.
  */
-type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 's8lo' | 's8hi' | 'bit8' | 'lane5' | 'bit0' | 'bit6';
+type Kind = 'u16' | 's16' | 'i8' | 'u32' | 's32' | 'lo8' | 'hi8' | 's8lo' | 's8hi' | 'bit8' | 'lane5' | 'bit0' | 'bit6' | 'bit7' | 'bit13';
 interface Field<T> {
   /** the name docs/engine.md uses */
   name: string;
@@ -206,6 +223,8 @@ const RANGES: Record<Kind, [number, number]> = {
   lane5: [0, 31],
   bit0: [0, 1],
   bit6: [0, 1],
+  bit7: [0, 1],
+  bit13: [0, 1],
 };
 
 const f = <T>(name: string, h: number, kind: Kind, get: (i: T) => number): Field<T> => ({ name, h, kind, get });
@@ -264,13 +283,14 @@ const WINDOW_FIELDS = <T extends ConvInstr | PoolInstr>(): Field<T>[] => [
 const CONV_FIELDS: Field<ConvInstr>[] = [
   ...WINDOW_FIELDS<ConvInstr>(),
   f('ncg_in', 7, 'u16', (i) => i.ncgIn),
-  f('ciw0_off', 8, 'u16', (i) => i.ciw0Off),
+  // gate mode: h8 is crest, h20 wr0 (ciw0_off and out_goff are 0 there)
+  f('ciw0_off', 8, 'u16', (i) => (i.gate ? i.gate.crest : i.ciw0Off)),
   f('nciw', 9, 'u16', (i) => i.nciw),
   f('wb0', 16, 'u16', (i) => i.wb0),
   f('gstride', 17, 'u16', (i) => i.gstride),
   f('ng', 18, 'u16', (i) => i.ng),
   f('pb0', 19, 'u16', (i) => i.pb0),
-  f('out_goff', 20, 'u16', (i) => i.outGoff),
+  f('out_goff', 20, 'u16', (i) => (i.gate ? i.gate.wr0 : i.outGoff)),
   f('ncg_out', 23, 'u16', (i) => i.ncgOut),
   // h24: zp_in in the low byte, g0_lane in bits 12:8; h26: lo | hi << 8
   f('zp_in', 24, 's8lo', (i) => i.zpIn),
@@ -283,6 +303,9 @@ const CONV_FIELDS: Field<ConvInstr>[] = [
   f('out_cw_stride', 31, 'u16', (i) => i.outCwStride),
   // h0 holds the opcode and wait bits; bit 6 is free for the conv's mode
   f('skip', 0, 'bit6', (i) => (i.skip ? 1 : 0)),
+  f('gate', 0, 'bit7', (i) => (i.gate ? 1 : 0)),
+  f('gate_nb', 0, 'hi8', (i) => i.gate?.nb ?? 0),
+  f('gate_mixed', 24, 'bit13', (i) => (i.gate?.mixed ? 1 : 0)),
 ];
 
 const POOL_FIELDS: Field<PoolInstr>[] = [
@@ -367,6 +390,12 @@ function put(view: DataView, h: number, kind: Kind, v: number): void {
     case 'bit6':
       view.setUint8(at, view.getUint8(at) | (v << 6));
       return;
+    case 'bit7':
+      view.setUint8(at, view.getUint8(at) | (v << 7));
+      return;
+    case 'bit13':
+      view.setUint8(at + 1, view.getUint8(at + 1) | (v << 5));
+      return;
   }
 }
 
@@ -430,6 +459,10 @@ function get(view: DataView, h: number, kind: Kind): number {
       return view.getUint8(at) & 1;
     case 'bit6':
       return (view.getUint8(at) >> 6) & 1;
+    case 'bit7':
+      return (view.getUint8(at) >> 7) & 1;
+    case 'bit13':
+      return (view.getUint8(at + 1) >> 5) & 1;
   }
 }
 
@@ -525,26 +558,29 @@ export function instructionOf(d: DecodedInstruction): Instr {
         : undefined;
       return { op: 'store', ...common, addr: f['addr']!, bytes: f['bytes']!, row: f['row']!, ...(zb ? { zb } : {}) };
     }
-    case 'conv':
+    case 'conv': {
+      const gate: GateFields | undefined = f['gate'] ? { nb: f['gate_nb']!, mixed: f['gate_mixed'] === 1, crest: f['ciw0_off']!, wr0: f['out_goff']! } : undefined;
       return {
         op: 'conv',
         ...common,
         ...window(),
         ncgIn: f['ncg_in']!,
-        ciw0Off: f['ciw0_off']!,
+        ciw0Off: gate ? 0 : f['ciw0_off']!,
         nciw: f['nciw']!,
         wb0: f['wb0']!,
         gstride: f['gstride']!,
         ng: f['ng']!,
         pb0: f['pb0']!,
-        outGoff: f['out_goff']!,
-        g0Lane: f['g0_lane']!,
+        outGoff: gate ? 0 : f['out_goff']!,
+        g0Lane: gate ? 0 : f['g0_lane']!,
         wordsLeft: f['words_left']!,
         ncgOut: f['ncg_out']!,
         cwStride: f['cw_stride']!,
         outCwStride: f['out_cw_stride']!,
         ...(f['skip'] ? { skip: true } : {}),
+        ...(gate ? { gate } : {}),
       };
+    }
     case 'pool':
       return {
         op: 'pool',

@@ -5,7 +5,7 @@ import { layerWhere, roundUp } from './common.js';
 import { bitmapBufferBytes, type EngineConfig, type RowWidths } from './config.js';
 import type { AddInstr, ComputeInstr, ConvInstr, Instr, LoadInstr, LoadTarget, PoolInstr, StoreInstr } from './isa.js';
 import { dataBytes, physicalOf, type TensorLayout } from './layout.js';
-import { checkRequant, type WeightImage } from './weights.js';
+import { checkRequant, type GateImage, type WeightImage } from './weights.js';
 
 /**
  * Tiling and instruction lists (docs/engine.md, "Issue rules"). Each layer is a sequence of
@@ -495,6 +495,7 @@ function convTiling(win: Window, image: WeightImage, ctx: ProgramContext, where:
 
 /** Conv and fc: bands outer, weight chunks inner; one CONV per window run of a chunk. */
 function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, where: string): Step[] {
+  if (placed.image.gate) return gatedConvSteps(win, placed, placed.image.gate, ctx, where);
   const { config: c, widths: w } = ctx;
   const b = buffers(c, w);
   const { image } = placed;
@@ -543,6 +544,61 @@ function convSteps(win: Window, placed: PlacedWeights, ctx: ProgramContext, wher
     });
   });
   return steps;
+}
+
+/**
+ * A gated conv (docs/engine.md, "Channel gating"): its whole weight image and its 2*groups
+ * parameter rows stay resident (loaded once), input bands pipeline through the in-buffer halves,
+ * one gate-mode CONV per band runs every group pixel by pixel. Its receptive-field buffers hold
+ * SkipTaps base and SkipTaps rest words per pixel.
+ */
+function gatedConvSteps(win: Window, placed: PlacedWeights, gate: GateImage, ctx: ProgramContext, where: string): Step[] {
+  const { config: c, widths: w } = ctx;
+  const b = buffers(c, w);
+  const { image } = placed;
+  const rows = image.groupRows[0]!;
+  if (rows > b.wRows) {
+    throw unsupported(where, `a gated conv keeps its whole weight image resident: ${rows * w.ww} bytes; the weight buffer holds ${c.wBufBytes} (--w-buf)`);
+  }
+  if (2 * image.groups > c.paramRows) {
+    throw unsupported(where, `a gated conv needs two parameter rows per group of ${c.peOc} output channels (${2 * image.groups}); --param-rows is ${c.paramRows}`);
+  }
+  const baseWords = win.kh * win.kw * gate.nb;
+  const restWords = win.kh * win.kw * gate.nr;
+  if (Math.max(baseWords, restWords) > c.skipTaps) {
+    throw unsupported(where, `a gated conv's pixel has ${baseWords} base and ${restWords} rest words; the receptive-field buffers hold ${c.skipTaps} each (--skip-taps)`);
+  }
+  if (win.fc) throw new Error('engine: a gated fc layer does not exist');
+  const bands = planBands(windowGeometry(win, c), c, w, where, ctx.tiling.pipelineBands);
+  const nciw = image.windows[0]!.nciw;
+  return bands.map((band, bi): Step => {
+    const place = bandPlace(bands.length, bi, b);
+    const loads = bandLoad(win, band, place.inRow, w);
+    if (bi === 0) {
+      loads.push(load(win.tag, 'weight', placed.weightAddr, rows * w.ww, 0));
+      loads.push(load(win.tag, 'param', placed.paramAddr, 2 * image.groups * w.wp, 0));
+    }
+    const conv: ConvInstr = {
+      op: 'conv',
+      ...common(win.tag),
+      ...windowFields(win, band, place, b),
+      ncgIn: win.ncgIn,
+      ciw0Off: 0,
+      nciw,
+      wb0: 0,
+      gstride: gate.gstride,
+      ng: image.groups,
+      pb0: 0,
+      outGoff: 0,
+      g0Lane: 0,
+      wordsLeft: win.output.ncg,
+      ncgOut: win.ncgOut,
+      cwStride: inCwStride(win, band),
+      outCwStride: outCwStride(win, band),
+      gate: { nb: gate.nb, mixed: gate.jr < gate.nb, crest: gate.crest, wr0: gate.restWord0 },
+    };
+    return { loads, computes: [conv], store: bandStore(win, band, place.outRow, w) };
+  });
 }
 
 /**

@@ -27,8 +27,26 @@ export interface WeightImage {
   taps: number;
   /** groups' words, contiguous, each group padded to whole Ww rows */
   weights: Uint8Array;
-  /** one Wp row per group: per channel int32 bias, uint16 multiplier, uint8 shift, uint8 0 */
+  /** one Wp row per group: per channel int32 bias, uint16 multiplier, uint8 shift, uint8 0 (a gated conv: then one threshold row per group) */
   params: Uint8Array;
+  /** a gated conv (docs/engine.md, "Channel gating"): base and rest sections of the one weight image */
+  gate?: GateImage;
+}
+
+/** Gated conv weight layout: base words per group, then rest words per output channel. */
+export interface GateImage {
+  /** base channel words per tap: words 0..nb-1 of a pixel */
+  nb: number;
+  /** first rest word of a tap: nb - 1 when word nb-1 mixes base and rest channels, else nb */
+  jr: number;
+  /** rest words per tap: nciw - jr */
+  nr: number;
+  /** base weight words per group: kh*kw*nb */
+  gstride: number;
+  /** weight words of one output channel's rest pass: ceil(kh*kw*nr / PeOc) */
+  crest: number;
+  /** word of channel 0's rest section within the image: groups * gstride */
+  restWord0: number;
 }
 
 export const MAX_MULTIPLIER = 2 ** MULTIPLIER_BITS - 1;
@@ -91,8 +109,8 @@ function imageShape(windows: GroupWindow[], taps: number, w: RowWidths): Pick<We
 
 /** Word `(ky*kw+kx)*nciw + j` of group g, byte `r*PeIc + c` = w[co0+r][(ciw0+j)*L+c][ky][kx] when connected. */
 export function convWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: RowWidths, where: string): WeightImage {
-  if (l.gating) throw unsupported(where, 'channel gating is not implemented by the engine yet');
   checkRequant(l.requant, where);
+  if (l.gating) return gatedConvWeightImage(l, ci, c, w, where);
   const co = l.bias.length;
   const [kh, kw] = l.kernel;
   const taps = kh * kw;
@@ -167,4 +185,87 @@ function paramImage(bias: Int32Array, r: Requant, groups: number, c: EngineConfi
     }
   }
   return out;
+}
+
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+
+/**
+ * A gated conv (groups 1): the base section holds, per group, words `[ky][kx][j < nb]` with the
+ * rest channels' weights zeroed; the rest section, per output channel c (padding channels
+ * included, all zero), `crest` words whose row r, word i holds rest word `rt = i*PeOc + r` of the
+ * channel's receptive field (tap `floor(rt / nr)`, channel word `jr + rt % nr`) with the base
+ * channels' weights zeroed. Parameter rows: `groups` rows as for a dense conv, then `groups`
+ * threshold rows: per channel at 8r int32 `threshold - bias` (clamped to int32: the hardware
+ * compares the base sum before the bias) and at 8r+4 the below flag; padding channels int32 max
+ * and below 0, never on.
+ */
+function gatedConvWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: RowWidths, where: string): WeightImage {
+  const gating = l.gating!;
+  const co = l.bias.length;
+  const [kh, kw] = l.kernel;
+  const taps = kh * kw;
+  const L = c.peIc;
+  const groups = groupCount(co, c);
+  const nciw = ceilDiv(ci, L);
+  const k = gating.baseChannels;
+  const nb = ceilDiv(k, L);
+  const jr = Math.floor(k / L);
+  const nr = nciw - jr;
+  const gstride = taps * nb;
+  const crest = ceilDiv(taps * nr, c.peOc);
+  if (nb > 255) throw unsupported(where, `gated conv: ${nb} base channel words per tap exceed the 255 of the instruction`);
+  const restWord0 = groups * gstride;
+  const words = restWord0 + groups * c.peOc * crest;
+  const rows = ceilDiv(words * w.weightWord, w.ww);
+  const out = new Uint8Array(rows * w.ww);
+  const W = (o: number, i: number, t: number): number => l.weights[(o * ci + i) * taps + t]! & 0xff;
+  for (let o = 0; o < co; o++) {
+    const g = Math.floor(o / c.peOc);
+    const r = o % c.peOc;
+    for (let t = 0; t < taps; t++) {
+      for (let j = 0; j < nb; j++) {
+        const word = g * gstride + t * nb + j;
+        for (let lane = 0; lane < L; lane++) {
+          const i = j * L + lane;
+          if (i < k) out[word * w.weightWord + r * L + lane] = W(o, i, t);
+        }
+      }
+    }
+    for (let rt = 0; rt < taps * nr; rt++) {
+      const word = restWord0 + o * crest + Math.floor(rt / c.peOc);
+      const row = rt % c.peOc;
+      const t = Math.floor(rt / nr);
+      const j = jr + (rt % nr);
+      for (let lane = 0; lane < L; lane++) {
+        const i = j * L + lane;
+        if (i >= k && i < ci) out[word * w.weightWord + row * L + lane] = W(o, i, t);
+      }
+    }
+  }
+  const dense = paramImage(l.bias, l.requant, groups, c, w);
+  const params = new Uint8Array(2 * groups * w.wp);
+  params.set(dense);
+  const view = new DataView(params.buffer);
+  for (let g = 0; g < groups; g++) {
+    for (let r = 0; r < c.peOc; r++) {
+      const o = g * c.peOc + r;
+      const at = (groups + g) * w.wp + 8 * r;
+      const real = o < co;
+      const thr = real ? Math.min(INT32_MAX, Math.max(INT32_MIN, gating.threshold[o]! - l.bias[o]!)) : INT32_MAX;
+      view.setInt32(at, thr, true);
+      view.setUint8(at + 4, real && gating.below?.[o] ? 1 : 0);
+    }
+  }
+  const window = { ciw0: 0, nciw };
+  return {
+    groups,
+    windows: Array.from({ length: groups }, () => window),
+    groupRows: [rows],
+    firstRow: [0],
+    taps,
+    weights: out,
+    params,
+    gate: { nb, jr, nr, gstride, crest, restWord0 },
+  };
 }

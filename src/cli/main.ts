@@ -6,6 +6,7 @@ import { csimCommand, type CsimCommandOptions } from './commands/csim.js';
 import { gateCommand, type GateOptions } from './commands/gate.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
+import { pruneCommand, type PruneCliOptions } from './commands/prune.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { simCommand, type SimOptions } from './commands/sim.js';
 import { sparsityCommand, type SparsityOptions } from './commands/sparsity.js';
@@ -79,6 +80,23 @@ program
   .action(async (model: string, opts: GateOptions) => gateCommand(model, opts));
 
 program
+  .command('prune')
+  .description('resource-aware structured pruning: the most important structures within a hardware budget (multi-dimensional knapsack)')
+  .argument('<model>', '.onnx model or IR (.json) file')
+  .requiredOption('--arch <arch>', 'spatial (hls4ml patterns: DSP, LUT, BRAM) or engine (filter groups of PE-array width: cycles)')
+  .requiredOption('--budget <list>', 'resource budget, e.g. dsp=40,lut=50%,bram=2,cycles=3000 (a percent is of the unpruned model)')
+  .requiredOption('--calib <data.json>', 'labelled inputs for the accuracy before and after (also the PTQ data of an fp32 model)')
+  .option('--structure <kind>', 'pattern (spatial default), filter (engine default) or block')
+  .option('--importance <file.json>', 'per-weight importance from training (docs/pruning.md); default: magnitude')
+  .option('--score <l1|l2>', 'magnitude score of a structure: sum of |w| or of w^2, weights times their scale', 'l1')
+  .option('--reuse <N>', 'spatial: reuse factor of every layer', '1')
+  .option('-o, --output <model.gir.json>', 'write the pruned IR')
+  .option('--mask-out <mask.json>', 'write the pruning mask per layer (for fine-tuning, training/mlp16.py)')
+  .option('--json', 'print one JSON object: structures, per-layer counts, resources before/after, accuracy, solver')
+  .addHelpText('after', '\nExample:\n  gatec prune model_qdq.onnx --arch spatial --budget dsp=50% --calib calib.json -o model.pruned.gir.json')
+  .action(async (model: string, opts: PruneCliOptions) => pruneCommand(model, opts));
+
+program
   .command('build')
   .description('compile a model into hardware sources and memory images (engine: RTL, program, weights)')
   .argument('<model>', '.onnx model or IR (.json) file')
@@ -86,6 +104,7 @@ program
   .option('--arch <arch>', 'architecture: engine or spatial', 'engine')
   .option('--target <targets>', 'targets: rtl, hls (comma-separated)', 'rtl')
   .option('--calib <data.json>', 'calibration inputs for an fp32 model')
+  .option('--gating <gating.json>', 'channel gating from training for an .onnx model (docs/gating.md)')
   .option('--part <part>', 'FPGA part of hls/run_hls.tcl (default xczu7ev-ffvc1156-2-e)')
   .option('--pe <ocxic>', 'PE array: output-channel rows x input-channel columns (default 8x8)')
   .option('--bus-bytes <n>', 'DRAM data bus width in bytes (default 16)')

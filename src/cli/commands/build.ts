@@ -9,6 +9,8 @@ export interface BuildOptions extends EngineCliOptions {
   arch?: string;
   target?: string;
   calib?: string;
+  /** channel gating sidecar for an .onnx model (docs/gating.md) */
+  gating?: string;
   part?: string;
 }
 
@@ -32,7 +34,7 @@ export async function buildCommand(path: string, opts: BuildOptions): Promise<vo
   if (opts.part !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(opts.part)) throw badInput('--part', `not an FPGA part name: '${opts.part}'`);
   // Hardware options are checked before the (possibly slow) import.
   const config = engineConfigFromCli(opts);
-  const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined);
+  const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating);
   const { name, compilation } = await buildEngine(model, config, opts.output, path, { targets, ...(opts.part !== undefined ? { part: opts.part } : {}) });
   const { report } = compilation;
   const ms = report.totals.timeUs / 1000;

@@ -24,6 +24,8 @@ module gatec_conv_unit #(
   // taps examined per cycle in skip mode (a power of two, at least 2) and tap-table entries
   parameter int unsigned SkipLanes    = 4,
   parameter int unsigned SkipTaps     = 1024,
+  // gate mode (gatec_gconv): groups of a gated conv; its receptive-field buffers hold SkipTaps words
+  parameter int unsigned MaxGroups    = 32,
   localparam int unsigned LaneIdxWidth = (L > 1) ? $clog2(L) : 1,
   localparam int unsigned WordCntWidth = $clog2(((PeOc > L) ? PeOc / L : 1) + 1),
   localparam int unsigned FlagRowWidth = (FlagRows > 1) ? $clog2(FlagRows) : 1,
@@ -63,7 +65,9 @@ module gatec_conv_unit #(
   input  logic                        zf_wdata_i,
   // taps found in zero blocks this cycle, and the tag of the instruction they belong to
   output logic [ZeroCntWidth-1:0]     zero_taps_o,
-  output logic [15:0]                 tag_o
+  output logic [15:0]                 tag_o,
+  // gate mode: a gated-on output activation started its rest pass this cycle
+  output logic                        gate_on_o
 );
   localparam int unsigned AW = 24;
   localparam int unsigned CW = 18;
@@ -93,7 +97,7 @@ module gatec_conv_unit #(
   logic signed [CW-1:0] iy0_q;
   logic [15:0] gstride_q, ng_q, pb0_q, out_base_q, out_pitch_q, ncg_out_q, pitch_sh_q, ncg_sw_q;
   logic [15:0] cw_stride_q, out_cw_stride_q, tag_q;
-  logic signed [7:0] zp_in_q;
+  logic signed [7:0] zp_in_q, d_zp_out_q, d_lo_q, d_hi_q;
   logic skip_q;
 
   // loop state
@@ -181,7 +185,9 @@ module gatec_conv_unit #(
   // no result of the group two back (same parameter set) is still on its way to the requant bank
   assign set_free = !((v1_q && g1_q == gsel) || (v2_q && g2_q == gsel) || (v3_q && g3_q == gsel) ||
                       (res_valid_q && gres_q == gsel));
-  assign busy_o  = (state_q != SIdle);
+  logic g_busy;
+  assign busy_o  = (state_q != SIdle) || g_busy;
+  always_ff @(posedge clk_i) if (start_i) tag_q <= h[1];
 
   logic tap_pad;
   assign tap_pad = (iy_q < 0) || (iy_q >= $signed({2'b00, img_h_q})) ||
@@ -200,7 +206,7 @@ module gatec_conv_unit #(
       pc_q <= '0; bub_q <= '0; t_q <= '0; r_q <= '0;
     end else begin
       case (state_q)
-        SIdle: if (start_i) begin
+        SIdle: if (start_i && !h[0][7]) begin
           in_start_q  <= AW'($signed({h[3], h[2]}));
           img_h_q     <= h[4];
           img_w_q     <= h[5];
@@ -225,15 +231,14 @@ module gatec_conv_unit #(
           out_pitch_q <= h[22];
           ncg_out_q   <= h[23];
           zp_in_q     <= h[24][7:0];
-          zp_out_o    <= h[25][7:0];
-          lo_o        <= h[26][7:0];
-          hi_o        <= h[26][15:8];
+          d_zp_out_q  <= h[25][7:0];
+          d_lo_q      <= h[26][7:0];
+          d_hi_q      <= h[26][15:8];
           pitch_sh_q  <= h[28];
           ncg_sw_q    <= h[29];
           cw_stride_q <= h[30];
           out_cw_stride_q <= h[31];
           skip_q      <= h[0][6];
-          tag_q       <= h[1];
           gi_q        <= '0;
           // the table walk starts at the first pixel's first tap
           j_q <= '0; kx_q <= '0; ky_q <= '0; t_q <= '0;
@@ -462,12 +467,41 @@ module gatec_conv_unit #(
 
   // ---------------------------------------------------------------- reads and MAC pipeline
   // reads for the tap being issued (or the param row of the group about to load)
-  assign in_re_o   = issue || pop;
-  assign in_addr_o = skip_q ? f_addr_q[rptr_q] : InAddrWidth'(a_cur_q);
-  assign w_re_o    = issue || pop;
-  assign w_addr_o  = skip_q ? f_w_q[rptr_q] : WAddrWidth'(wa_q);
-  assign p_re_o    = (state_q == SGroupWait) && set_free;
-  assign p_addr_o  = PAddrWidth'(pb0_q + gi_q);
+  // ---------------------------------------------------------------- gate mode
+  logic g_in_re, g_w_re, g_p_re, g_pe_valid, g_res_valid;
+  logic [InAddrWidth-1:0] g_in_addr;
+  logic [WAddrWidth-1:0] g_w_addr;
+  logic [PAddrWidth-1:0] g_p_addr;
+  logic [PeOc*L*9-1:0] g_x;
+  logic [PeOc*32-1:0] g_res_acc;
+  logic [PeOc*15-1:0] g_res_mult;
+  logic [PeOc*6-1:0]  g_res_shift;
+  logic [OutAddrWidth-1:0] g_res_addr, g_res_stride;
+  logic [WordCntWidth-1:0] g_res_words;
+  logic [LaneIdxWidth-1:0] g_res_lane;
+  logic signed [7:0] g_zp, g_lo, g_hi;
+  logic              sum_valid;
+  logic [PeOc*32-1:0] sum;
+  gatec_gconv #(
+    .PeOc (PeOc), .L (L), .InAddrWidth (InAddrWidth), .WAddrWidth (WAddrWidth),
+    .PAddrWidth (PAddrWidth), .OutAddrWidth (OutAddrWidth), .RfWords (SkipTaps), .MaxGroups (MaxGroups)
+  ) u_gconv (
+    .clk_i, .rst_ni, .start_i (start_i && h[0][7]), .instr_i, .busy_o (g_busy),
+    .in_re_o (g_in_re), .in_addr_o (g_in_addr), .in_word_i,
+    .w_re_o (g_w_re), .w_addr_o (g_w_addr), .p_re_o (g_p_re), .p_addr_o (g_p_addr), .p_row_i,
+    .pe_valid_o (g_pe_valid), .pe_x_o (g_x), .pe_sum_i (sum), .wr_busy_i,
+    .res_valid_o (g_res_valid), .res_acc_o (g_res_acc), .res_mult_o (g_res_mult),
+    .res_shift_o (g_res_shift), .res_addr_o (g_res_addr), .res_words_o (g_res_words),
+    .res_stride_o (g_res_stride), .res_lane_o (g_res_lane), .zp_out_o (g_zp), .lo_o (g_lo),
+    .hi_o (g_hi), .gate_on_o
+  );
+
+  assign in_re_o   = issue || pop || g_in_re;
+  assign in_addr_o = g_busy ? g_in_addr : skip_q ? f_addr_q[rptr_q] : InAddrWidth'(a_cur_q);
+  assign w_re_o    = issue || pop || g_w_re;
+  assign w_addr_o  = g_busy ? g_w_addr : skip_q ? f_w_q[rptr_q] : WAddrWidth'(wa_q);
+  assign p_re_o    = ((state_q == SGroupWait) && set_free) || g_p_re;
+  assign p_addr_o  = g_busy ? g_p_addr : PAddrWidth'(pb0_q + gi_q);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -497,13 +531,11 @@ module gatec_conv_unit #(
     end
   end
 
-  logic              sum_valid;
-  logic [PeOc*32-1:0] sum;
-  gatec_pe_array #(.PeOc(PeOc), .PeIc(L), .SumWidth(32)) u_pe_array (
+  gatec_pe_array #(.PeOc(PeOc), .PeIc(L), .SumWidth(32), .PerRowX(1'b1)) u_pe_array (
     .clk_i,
     .rst_ni,
-    .valid_i (v1_q),
-    .x_i     (x_centred),
+    .valid_i (v1_q || g_pe_valid),
+    .x_i     (g_busy ? g_x : {PeOc{x_centred}}),
     .w_i     (w_word_i),
     .valid_o (sum_valid),
     .sum_o   (sum)
@@ -531,16 +563,19 @@ module gatec_conv_unit #(
     end
   end
 
-  assign res_valid_o = res_valid_q;
-  assign res_acc_o   = res_acc_q;
-  assign res_addr_o  = res_addr_q;
-  assign res_words_o = words_q[gres_q];
-  assign res_stride_o = OutAddrWidth'(out_cw_stride_q);
-  assign res_lane_o  = lane_q[gres_q];
+  assign res_valid_o = res_valid_q || g_res_valid;
+  assign res_acc_o   = g_busy ? g_res_acc : res_acc_q;
+  assign res_addr_o  = g_busy ? g_res_addr : res_addr_q;
+  assign res_words_o = g_busy ? g_res_words : words_q[gres_q];
+  assign res_stride_o = g_busy ? g_res_stride : OutAddrWidth'(out_cw_stride_q);
+  assign res_lane_o  = g_busy ? g_res_lane : lane_q[gres_q];
+  assign zp_out_o    = g_busy ? g_zp : d_zp_out_q;
+  assign lo_o        = g_busy ? g_lo : d_lo_q;
+  assign hi_o        = g_busy ? g_hi : d_hi_q;
   always_comb begin
     for (int unsigned r = 0; r < PeOc; r++) begin
-      res_mult_o[r*15 +: 15] = param_q[gres_q][r*64 + 32 +: 15];
-      res_shift_o[r*6 +: 6]  = param_q[gres_q][r*64 + 48 +: 6];
+      res_mult_o[r*15 +: 15] = g_busy ? g_res_mult[r*15 +: 15] : param_q[gres_q][r*64 + 32 +: 15];
+      res_shift_o[r*6 +: 6]  = g_busy ? g_res_shift[r*6 +: 6] : param_q[gres_q][r*64 + 48 +: 6];
     end
   end
 endmodule

@@ -24,6 +24,8 @@ module gatec_engine #(
   // conv taps found in zero blocks this cycle (no MAC executed), and their instruction's tag
   output logic [$clog2(SkipLanes+1)-1:0] zero_taps_o,
   output logic [15:0]             zero_tag_o,
+  // gated-on output activations (one per cycle at most) of the CONV tagged zero_tag_o
+  output logic                    gate_on_o,
   output logic                    rd_req_valid_o,
   input  logic                    rd_req_ready_i,
   output logic [31:0]             rd_req_addr_o,
@@ -272,7 +274,7 @@ module gatec_engine #(
   gatec_conv_unit #(
     .PeOc (PeOc), .L (L), .InAddrWidth (InWordW), .WAddrWidth (WWordW), .PAddrWidth (PRowW),
     .OutAddrWidth (OutWordW), .WordsPerRow (WprA), .FlagRows (InRows), .SkipLanes (SkipLanes),
-    .SkipTaps (SkipTaps)
+    .SkipTaps (SkipTaps), .MaxGroups ((ParamRows / 2 > 256) ? 256 : ((ParamRows / 2 > 0) ? ParamRows / 2 : 1))
   ) u_conv (
     .clk_i, .rst_ni, .start_i (conv_start), .instr_i (instr), .busy_o (conv_busy),
     .in_re_o (c_in_re), .in_addr_o (c_in_addr), .in_word_i (in_word),
@@ -282,7 +284,7 @@ module gatec_engine #(
     .res_mult_o (c_res_mult), .res_shift_o (c_res_shift), .res_addr_o (c_res_addr),
     .res_words_o (c_res_words), .res_stride_o (c_res_stride), .res_lane_o (c_res_lane), .zp_out_o (c_zp), .lo_o (c_lo),
     .hi_o (c_hi), .zf_we_i (in_we), .zf_waddr_i (InRowW'(dma_row)), .zf_wdata_i (in_zero),
-    .zero_taps_o, .tag_o (zero_tag_o)
+    .zero_taps_o, .tag_o (zero_tag_o), .gate_on_o
   );
 
   gatec_pool_unit #(.L (L), .InAddrWidth (InWordW), .OutAddrWidth (OutWordW)) u_pool (

@@ -4,13 +4,17 @@
 module gatec_pe_array #(
   parameter int unsigned PeOc     = 8,
   parameter int unsigned PeIc     = 8,
-  parameter int unsigned SumWidth = 32
+  parameter int unsigned SumWidth = 32,
+  // 1: every row has its own PeIc activations (the gated conv's reduction mode); 0: one vector
+  // broadcast to all rows
+  parameter bit          PerRowX  = 1'b0,
+  localparam int unsigned XRows   = PerRowX ? PeOc : 1
 ) (
   input  logic                     clk_i,
   input  logic                     rst_ni,
   input  logic                     valid_i,
-  // PeIc activations, each x - zp as 9-bit two's complement
-  input  logic [PeIc*9-1:0]        x_i,
+  // PeIc activations (per row with PerRowX), each x - zp as 9-bit two's complement
+  input  logic [XRows*PeIc*9-1:0]  x_i,
   // weight (r, c) at bits [(r*PeIc+c)*8 +: 8]
   input  logic [PeOc*PeIc*8-1:0]   w_i,
   output logic                     valid_o,
@@ -24,7 +28,7 @@ module gatec_pe_array #(
   for (genvar r = 0; r < PeOc; r++) begin : g_row
     for (genvar c = 0; c < PeIc; c++) begin : g_col
       always_ff @(posedge clk_i) begin
-        prod_q[r*PeIc+c] <= $signed(w_i[(r*PeIc+c)*8 +: 8]) * $signed(x_i[c*9 +: 9]);
+        prod_q[r*PeIc+c] <= $signed(w_i[(r*PeIc+c)*8 +: 8]) * $signed(x_i[((PerRowX ? r : 0)*PeIc+c)*9 +: 9]);
       end
     end
   end

@@ -139,8 +139,11 @@ struct Counters {
   std::vector<uint64_t> wr_bytes = std::vector<uint64_t>(kNumTags);
   // conv taps in zero blocks (skip mode), against the tag of their CONV
   std::vector<uint64_t> zero_taps = std::vector<uint64_t>(kNumTags);
+  // gated-on output activations (gate mode), against the tag of their CONV
+  std::vector<uint64_t> gated_on = std::vector<uint64_t>(kNumTags);
   void clear() {
     std::fill(zero_taps.begin(), zero_taps.end(), 0);
+    std::fill(gated_on.begin(), gated_on.end(), 0);
     std::fill(cycles.begin(), cycles.end(), 0);
     std::fill(rd_bytes.begin(), rd_bytes.end(), 0);
     std::fill(wr_bytes.begin(), wr_bytes.end(), 0);
@@ -300,6 +303,7 @@ bool Sim::run(uint32_t prog_addr, uint32_t prog_count, uint64_t max_cycles, uint
     }
     ctr_.cycles[t.layer_tag_o]++;
     ctr_.zero_taps[t.zero_tag_o] += t.zero_taps_o;
+    ctr_.gated_on[t.zero_tag_o] += t.gate_on_o;
 
     t.clk_i = 1;
     eval();
@@ -439,11 +443,13 @@ void writeStats(const RunFile& rf, const std::string& file, const Counters& c, u
   std::fprintf(f, "cycles %llu\n", static_cast<unsigned long long>(cycles));
   for (unsigned tag = 0; tag < kNumTags; tag++) {
     if (tag == kFetchTag) continue;
-    if (c.cycles[tag] == 0 && c.rd_bytes[tag] == 0 && c.wr_bytes[tag] == 0 && c.zero_taps[tag] == 0) continue;
-    std::fprintf(f, "layer %u %llu %llu %llu %llu\n", tag, static_cast<unsigned long long>(c.cycles[tag]),
+    if (c.cycles[tag] == 0 && c.rd_bytes[tag] == 0 && c.wr_bytes[tag] == 0 && c.zero_taps[tag] == 0 &&
+        c.gated_on[tag] == 0) continue;
+    std::fprintf(f, "layer %u %llu %llu %llu %llu %llu\n", tag, static_cast<unsigned long long>(c.cycles[tag]),
                  static_cast<unsigned long long>(c.rd_bytes[tag]),
                  static_cast<unsigned long long>(c.wr_bytes[tag]),
-                 static_cast<unsigned long long>(c.zero_taps[tag]));
+                 static_cast<unsigned long long>(c.zero_taps[tag]),
+                 static_cast<unsigned long long>(c.gated_on[tag]));
   }
   std::fprintf(f, "fetch %llu\n", static_cast<unsigned long long>(c.rd_bytes[kFetchTag]));
   if (timed_out) std::fprintf(f, "timeout\n");
