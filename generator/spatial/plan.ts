@@ -220,7 +220,8 @@ function poolStage(l: PoolLayer | GlobalAvgPoolLayer, index: number, x: TensorIn
   }
   const oh = windowOut(inShape[1], kernel[0], stride[0], pads[0], pads[2]);
   const ow = windowOut(inShape[2], kernel[1], stride[1], pads[1], pads[3]);
-  const accWidth = op === 'maxpool' ? 9 : bitsSigned(255 * kernel[0] * kernel[1]);
+  // Max pooling keeps a -256 sentinel for taps outside the image: 10 bits.
+  const accWidth = op === 'maxpool' ? 10 : bitsSigned(255 * kernel[0] * kernel[1]);
   const pw = prodWidth(accWidth);
   return {
     kind: 'pool',
