@@ -1,0 +1,316 @@
+import { compileEngine } from '../../generator/engine/build.js';
+import type { EngineConfig } from '../../generator/engine/config.js';
+import { engineResources } from '../../generator/engine/resources.js';
+import { badInput, unsupported } from '../errors.js';
+import type { ConvLayer, FcLayer, Model } from '../ir/types.js';
+import { channelRemovable, compactChannels, compactability } from './compact-channels.js';
+import { solveKnapsack, type KnapsackSolution } from './knapsack.js';
+import type { Importance } from './prune-importance.js';
+import { INTERIM_SPATIAL_MODEL, type SpatialCostModel } from './spatial-cost.js';
+
+/**
+ * Resource-aware structured pruning (docs/pruning.md): structures that map to hardware resources,
+ * scored, chosen by a multi-dimensional 0/1 knapsack within a budget, applied to the IR.
+ */
+export const BUDGET_KEYS = ['dsp', 'bram', 'lut', 'cycles'] as const;
+export type BudgetKey = (typeof BUDGET_KEYS)[number];
+export type Resources = Record<BudgetKey, number>;
+export interface BudgetEntry {
+  key: BudgetKey;
+  value: number;
+  /** value is a percentage of the unpruned model's figure */
+  percent: boolean;
+}
+export type PruneArch = 'spatial' | 'engine';
+export type StructureKind = 'pattern' | 'filter' | 'block';
+export type Score = 'l1' | 'l2';
+
+/** "dsp=40,lut=50%" -> entries; one line errors (exit 1) for unknown keys and bad numbers. */
+export function parseBudget(text: string): BudgetEntry[] {
+  const out: BudgetEntry[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^([a-z]+)=([0-9]+(?:\.[0-9]+)?)(%?)$/.exec(part);
+    if (!m) throw badInput('--budget', `'${part}' is not key=number or key=percent% (keys: ${BUDGET_KEYS.join(', ')})`);
+    if (!(BUDGET_KEYS as readonly string[]).includes(m[1]!)) throw badInput('--budget', `unknown budget key '${m[1]}' (expected ${BUDGET_KEYS.join(', ')})`);
+    if (out.some((e) => e.key === m[1])) throw badInput('--budget', `budget key '${m[1]}' given twice`);
+    out.push({ key: m[1] as BudgetKey, value: Number(m[2]), percent: m[3] === '%' });
+  }
+  if (out.length === 0) throw badInput('--budget', 'no budget given (e.g. dsp=40 or dsp=50%)');
+  return out;
+}
+
+export interface PruneOptions {
+  arch: PruneArch;
+  structure: StructureKind;
+  budget: readonly BudgetEntry[];
+  score: Score;
+  importance?: Importance;
+  /** spatial: reuse factor of every conv/fc layer */
+  reuse: number;
+  engine: EngineConfig;
+  spatialModel?: SpatialCostModel;
+  where: string;
+}
+
+export interface Structure {
+  layer: string;
+  /** pattern: multiplier index; filter: first output channel of the group */
+  index: number;
+  /** flat weight indices */
+  weights: number[];
+  /** engine filter groups: the output channels */
+  channels?: number[];
+  value: number;
+  costs: Resources;
+}
+
+export interface LayerSummary {
+  layer: string;
+  structures: number;
+  kept: number;
+}
+
+export interface PruneResult {
+  /** the IR to write: masked (spatial) or with the pruned channels removed (engine) */
+  model: Model;
+  /** the input model with pruned weights zeroed and pruneMask set, same shapes */
+  masked: Model;
+  structures: Structure[];
+  kept: boolean[];
+  layers: LayerSummary[];
+  before: Resources;
+  after: Resources;
+  /** resources no structure can remove (the knapsack's capacities are the budget less these) */
+  fixed: Resources;
+  budget: Partial<Resources>;
+  solution: KnapsackSolution;
+  /** engine: solves until the exact prediction met the cycle budget */
+  rounds: number;
+}
+
+const isWeighted = (l: Model['layers'][number]): l is ConvLayer | FcLayer => l.op === 'conv' || l.op === 'fc';
+
+/** Per weight: |w * s_w| (l1) or (w * s_w)^2 (l2), s_w[co] = requant[co] * s_y / s_x; or the importance file's value. */
+function weightScores(m: Model, l: ConvLayer | FcLayer, score: Score, imp?: Importance): Float64Array {
+  const given = imp?.get(l.name);
+  if (given) return given;
+  const q = (name: string) => m.tensors.find((t) => t.name === name)!.quant.scale;
+  const ratio = q(l.output) / q(l.inputs[0]!);
+  const co = l.bias.length;
+  const rowLen = l.weights.length / co;
+  const out = new Float64Array(l.weights.length);
+  for (let o = 0; o < co; o++) {
+    const sw = (l.requant.multiplier[o]! / 2 ** l.requant.shift[o]!) * ratio;
+    for (let k = 0; k < rowLen; k++) {
+      const v = Math.abs(l.weights[o * rowLen + k]! * sw);
+      out[o * rowLen + k] = score === 'l1' ? v : v * v;
+    }
+  }
+  return out;
+}
+
+const zero = (): Resources => ({ dsp: 0, bram: 0, lut: 0, cycles: 0 });
+
+/** Spatial totals: the weighted layers' resources, latency summed with one cycle per other layer. */
+export function spatialTotals(m: Model, reuse: number, model: SpatialCostModel = INTERIM_SPATIAL_MODEL): Resources {
+  const r = zero();
+  for (const l of m.layers) {
+    if (!isWeighted(l)) {
+      r.cycles += l.op === 'reshape' ? 0 : 1;
+      continue;
+    }
+    const x = model.layer(l, reuse, m);
+    r.dsp += x.dsp;
+    r.lut += x.lut;
+    r.bram += x.bram18;
+    r.cycles += x.latency;
+  }
+  return r;
+}
+
+/** Engine totals: the PE array's DSPs and buffer BRAM18s are fixed by the configuration; cycles predicted. */
+export function engineTotals(m: Model, c: EngineConfig, where: string): Resources {
+  const res = engineResources(c);
+  const cycles = compileEngine(m, c, where).report.totals.cycles;
+  return { dsp: res.dsp, bram: Math.ceil(res.bufferBits / 18432), lut: Number.NaN, cycles };
+}
+
+function spatialStructures(m: Model, o: PruneOptions): Structure[] {
+  const model = o.spatialModel ?? INTERIM_SPATIAL_MODEL;
+  const out: Structure[] = [];
+  for (const l of m.layers) {
+    if (!isWeighted(l)) continue;
+    const s = weightScores(m, l, o.score, o.importance);
+    const n = l.weights.length;
+    const per = model.perMultiplier(l, o.reuse);
+    if (o.structure === 'pattern') {
+      const mult = Math.ceil(n / o.reuse);
+      for (let p = 0; p < mult; p++) {
+        const weights: number[] = [];
+        for (let i = p; i < n; i += mult) weights.push(i);
+        // an all-zero pattern generates no multiplier already: nothing to choose
+        if (weights.every((i) => l.weights[i] === 0)) continue;
+        out.push({ layer: l.name, index: p, weights, value: weights.reduce((a, i) => a + s[i]!, 0), costs: { dsp: per.dsp, lut: per.lut, bram: per.bram, cycles: 0 } });
+      }
+    } else {
+      // filter: one output channel; its multipliers' share, linearized (weights / R)
+      const co = l.bias.length;
+      const rowLen = n / co;
+      for (let c = 0; c < co; c++) {
+        const weights = Array.from({ length: rowLen }, (_, k) => c * rowLen + k).filter((i) => l.weights[i] !== 0);
+        if (weights.length === 0) continue;
+        const f = weights.length / o.reuse;
+        out.push({ layer: l.name, index: c, weights, value: weights.reduce((a, i) => a + s[i]!, 0), costs: { dsp: f * per.dsp, lut: f * per.lut, bram: f * per.bram, cycles: 0 } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Zeroes the given output channels' weights of a layer (a copy of the model). */
+function zeroChannels(m: Model, layer: string, chans: readonly number[]): Model {
+  return {
+    ...m,
+    layers: m.layers.map((l) => {
+      if (l.name !== layer || !isWeighted(l)) return l;
+      const w = Int8Array.from(l.weights);
+      const rowLen = w.length / l.bias.length;
+      for (const c of chans) w.fill(0, c * rowLen, (c + 1) * rowLen);
+      return { ...l, weights: w };
+    }),
+  };
+}
+
+function engineStructures(m: Model, o: PruneOptions, dense: Resources): Structure[] {
+  const out: Structure[] = [];
+  const pe = o.engine.peOc;
+  for (const l of m.layers) {
+    if (!isWeighted(l)) continue;
+    const can = compactability(m, l);
+    if (!can.ok) continue;
+    const s = weightScores(m, l, o.score, o.importance);
+    const co = l.bias.length;
+    const rowLen = l.weights.length / co;
+    const groups: number[][] = [];
+    for (let g = 0; g * pe < co; g++) {
+      const chans = Array.from({ length: Math.min(pe, co - g * pe) }, (_, k) => g * pe + k);
+      if (chans.every((c) => channelRemovable(m, l, c, can.consumer))) groups.push(chans);
+    }
+    if (groups.length === 0) continue;
+    // the cycles one group saves: the exact prediction with the last full group of this layer removed
+    const probe = groups.filter((g) => g.length === pe).at(-1) ?? groups.at(-1)!;
+    if (probe.length === co) continue;
+    const removed = compactChannels(zeroChannels(m, l.name, probe), new Map([[l.name, probe]]), o.where);
+    const saved = dense.cycles - compileEngine(removed, o.engine, o.where).report.totals.cycles;
+    // A layer keeps at least one group (removing every channel would leave no layer): its most
+    // valuable group is no structure.
+    const value = (chans: readonly number[]) => chans.reduce((a, c) => a + s.subarray(c * rowLen, (c + 1) * rowLen).reduce((x, y) => x + y, 0), 0);
+    if (groups.length * pe >= co) {
+      let top = 0;
+      groups.forEach((g, k) => {
+        if (value(g) > value(groups[top]!)) top = k;
+      });
+      groups.splice(top, 1);
+    }
+    for (const chans of groups) {
+      const weights = chans.flatMap((c) => Array.from({ length: rowLen }, (_, k) => c * rowLen + k));
+      out.push({
+        layer: l.name,
+        index: chans[0]!,
+        weights,
+        channels: chans,
+        value: weights.reduce((a, i) => a + s[i]!, 0),
+        costs: { dsp: 0, bram: 0, lut: 0, cycles: Math.max(0, (saved * chans.length) / probe.length) },
+      });
+    }
+  }
+  return out;
+}
+
+/** The model with the dropped structures' weights zeroed and pruneMask set on every layer that has any. */
+export function applyMask(m: Model, structures: readonly Structure[], kept: readonly boolean[]): Model {
+  const drop = new Map<string, number[]>();
+  structures.forEach((s, i) => {
+    if (!kept[i]) drop.set(s.layer, [...(drop.get(s.layer) ?? []), ...s.weights]);
+  });
+  return {
+    ...m,
+    layers: m.layers.map((l) => {
+      const d = drop.get(l.name);
+      if (!d || !isWeighted(l)) return l;
+      const weights = Int8Array.from(l.weights);
+      const mask = l.pruneMask ? Uint8Array.from(l.pruneMask) : new Uint8Array(weights.length).fill(1);
+      for (const i of d) {
+        weights[i] = 0;
+        mask[i] = 0;
+      }
+      return { ...l, weights, pruneMask: mask };
+    }),
+  };
+}
+
+function engineModel(masked: Model, structures: readonly Structure[], kept: readonly boolean[], where: string): Model {
+  const remove = new Map<string, number[]>();
+  structures.forEach((s, i) => {
+    if (!kept[i]) remove.set(s.layer, [...(remove.get(s.layer) ?? []), ...s.channels!]);
+  });
+  const out = compactChannels(masked, remove, where);
+  // the removed channels took their mask rows with them; what remains is whatever was pruned before
+  return {
+    ...out,
+    layers: out.layers.map((l) => {
+      if (!isWeighted(l) || !l.pruneMask || l.pruneMask.some((b) => b === 0)) return l;
+      const { pruneMask: _, ...rest } = l;
+      return rest as typeof l;
+    }),
+  };
+}
+
+export function prune(m: Model, o: PruneOptions): PruneResult {
+  if (o.structure === 'block') throw unsupported('--structure', 'block structures are not implemented: use pattern (spatial) or filter (docs/pruning.md)');
+  if (o.arch === 'engine' && o.structure !== 'filter') throw unsupported('--structure', `the engine prunes filter groups (--structure filter), not ${o.structure}s`);
+  if (o.arch === 'engine' && o.budget.some((b) => b.key === 'lut')) throw unsupported('--budget', 'the engine has no LUT model: budget dsp, bram or cycles');
+  const spatialModel = o.spatialModel ?? INTERIM_SPATIAL_MODEL;
+  const totals = (x: Model) => (o.arch === 'spatial' ? spatialTotals(x, o.reuse, spatialModel) : engineTotals(x, o.engine, o.where));
+  const before = totals(m);
+  const structures = o.arch === 'spatial' ? spatialStructures(m, o) : engineStructures(m, o, before);
+  const all = structures.map(() => false);
+  const fixed = totals(o.arch === 'spatial' ? applyMask(m, structures, all) : engineModel(applyMask(m, structures, all), structures, all, o.where));
+  const budget: Partial<Resources> = {};
+  for (const b of o.budget) {
+    const v = b.percent ? (before[b.key] * b.value) / 100 : b.value;
+    budget[b.key] = v;
+    if (fixed[b.key] > v + 1e-9) {
+      throw badInput('--budget', `${b.key}=${b.value}${b.percent ? '%' : ''} cannot be met: pruning every structure leaves ${round(fixed[b.key])} ${b.key} (the model has ${round(before[b.key])})`);
+    }
+  }
+  const keys = o.budget.map((b) => b.key);
+  const capacities = keys.map((k) => budget[k]! - fixed[k]);
+  let solution!: KnapsackSolution;
+  let masked!: Model;
+  let out!: Model;
+  let after!: Resources;
+  let rounds = 0;
+  // The engine's per-group cycle costs are linear estimates; the exact prediction of the chosen
+  // network decides, and a miss tightens the capacity by the excess (a few rounds at most).
+  for (;;) {
+    rounds++;
+    solution = solveKnapsack({ items: structures.map((s) => ({ value: s.value, costs: keys.map((k) => s.costs[k]) })), capacities });
+    masked = applyMask(m, structures, solution.selected);
+    out = o.arch === 'spatial' ? masked : engineModel(masked, structures, solution.selected, o.where);
+    after = totals(out);
+    const over = keys.findIndex((k) => after[k] > budget[k]! + 1e-9);
+    if (over < 0 || rounds >= 8) break;
+    capacities[over] = Math.max(0, capacities[over]! - (after[keys[over]!] - budget[keys[over]!]!));
+  }
+  const layers: LayerSummary[] = [];
+  structures.forEach((s, i) => {
+    let row = layers.find((r) => r.layer === s.layer);
+    if (!row) layers.push((row = { layer: s.layer, structures: 0, kept: 0 }));
+    row.structures++;
+    if (solution.selected[i]) row.kept++;
+  });
+  return { model: out, masked, structures, kept: solution.selected, layers, before, after, fixed, budget, solution, rounds };
+}
+
+const round = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));
