@@ -1,5 +1,6 @@
 import { rowWidths, type EngineConfig } from './config.js';
 import { INSTRUCTION_BYTES, type ComputeInstr, type Instr, type LoadInstr } from './isa.js';
+import { gateConvRuns, type LayerGates } from './gate-runs.js';
 import { skipConvRuns } from './zero-taps.js';
 import { zeroBlockTransfer, type PlanarTensor, type SampleBitmaps } from './zero-traffic.js';
 
@@ -130,6 +131,8 @@ export interface TimingPrediction {
 export interface ZeroBlockSample {
   tensors: readonly PlanarTensor[];
   bitmaps?: SampleBitmaps;
+  /** gate bits of the gated convs by layer tag (gate-runs.ts); without them every gate is on */
+  gates?: ReadonlyMap<number, LayerGates>;
 }
 
 /**
@@ -143,6 +146,8 @@ export function predictTiming(program: readonly Instr[], c: EngineConfig, m: Tim
   const n = program.length;
   // CONVs in skip mode take what the sample's zero blocks leave them
   const skipRuns = skipConvRuns(program, zero.tensors, c, m, zero.bitmaps);
+  // gated convs take what the sample's gates leave them
+  for (const [k, run] of gateConvRuns(program, c, zero.gates)) skipRuns.set(k, { zeroTaps: 0, cycles: run.cycles });
 
   // Fetch: block k holds instructions [k*fb, (k+1)*fb). One block is in flight at a time, and a
   // block is requested once the FIFO has room for all of it.

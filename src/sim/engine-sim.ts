@@ -10,12 +10,14 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../generator/engine
 import { decodeProgram, type Instr } from '../../generator/engine/isa.js';
 import { packTensor, unpackTensor } from '../../generator/engine/layout.js';
 import { predictTiming, TIMING_MODEL, type TimingPrediction } from '../../generator/engine/timing.js';
+import { gateConvRuns, type LayerGates } from '../../generator/engine/gate-runs.js';
 import { skipConvRuns } from '../../generator/engine/zero-taps.js';
+import { gatedConv, isGated } from '../golden/gating.js';
 import { predictTraffic, sampleBitmaps } from '../../generator/engine/zero-traffic.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile, readJsonFile } from '../frontend/read-input-file.js';
 import { layerMacs, tensorShapes } from '../golden/macs.js';
-import { argmax, quantizeInput, runGolden } from '../golden/run.js';
+import { argmax, quantizeInput, runGolden, type GoldenResult } from '../golden/run.js';
 import { dequantizeValue } from '../ir/numerics.js';
 import { issuePath } from '../ir/schema.js';
 import { product } from '../ir/shapes.js';
@@ -345,11 +347,16 @@ export interface LayerMeasurement {
    */
   zeroTaps: number;
   /**
+   * Gated-on output activations of a gated conv (their rest pass ran), measured by the harness;
+   * predicted.gatedOn from the golden model's gates of this sample must equal it.
+   */
+  gatedOn: number;
+  /**
    * Predicted for this sample: exact DRAM bytes from the golden model's bitmaps (zero blocks
    * skipped), cycles from the cycle model with those bitmaps. A byte count that differs from the
    * measured one fails the sample.
    */
-  predicted: { cycles: number; dramRead: number; dramWrite: number; zeroTaps: number };
+  predicted: { cycles: number; dramRead: number; dramWrite: number; zeroTaps: number; gatedOn: number };
   /** Every block moved (report.json's figures for the simulated DRAM bandwidth and latency). */
   dense: { cycles: number; dramRead: number; dramWrite: number };
   /** 1 - measured / dense DRAM bytes (read and write together); 0 for a layer that moves none. */
@@ -433,7 +440,7 @@ interface Stats {
   cycles: number;
   timeout: boolean;
   fetch: number;
-  layers: Map<number, { cycles: number; read: number; write: number; zeroTaps: number }>;
+  layers: Map<number, { cycles: number; read: number; write: number; zeroTaps: number; gatedOn: number }>;
 }
 
 export function parseStats(text: string, file: string): Stats {
@@ -443,7 +450,7 @@ export function parseStats(text: string, file: string): Stats {
     if (f[0] === 'cycles') s.cycles = Number(f[1]);
     else if (f[0] === 'fetch') s.fetch = Number(f[1]);
     else if (f[0] === 'timeout') s.timeout = true;
-    else if (f[0] === 'layer') s.layers.set(Number(f[1]), { cycles: Number(f[2]), read: Number(f[3]), write: Number(f[4]), zeroTaps: Number(f[5] ?? 0) });
+    else if (f[0] === 'layer') s.layers.set(Number(f[1]), { cycles: Number(f[2]), read: Number(f[3]), write: Number(f[4]), zeroTaps: Number(f[5] ?? 0), gatedOn: Number(f[6] ?? 0) });
     else if (f[0] !== '') throw new GatecError(`${file}: unexpected stats line '${line}'`);
   }
   return s;
@@ -606,7 +613,8 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
       macs: layerMacs(l, shapes),
       macsSkipped: 0,
       zeroTaps: m?.zeroTaps ?? 0,
-      predicted: { ...dense, zeroTaps: 0 },
+      gatedOn: m?.gatedOn ?? 0,
+      predicted: { ...dense, zeroTaps: 0, gatedOn: 0 },
       dense,
       bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, (m?.read ?? 0) + (m?.write ?? 0)),
     };
@@ -658,7 +666,14 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
   // Predictions from this sample's bitmaps: exact bytes, and the cycle model.
   const bitmaps = sampleBitmaps(map.tensors, (name) => golden.tensors.get(name)?.data);
   const traffic = predictTraffic(ctx.program, map.tensors, map.config.busBytes, bitmaps);
-  const timing = bitmaps.size > 0 ? predictTiming(ctx.program, ctx.timingConfig, TIMING_MODEL, { tensors: map.tensors, bitmaps }) : ctx.dense;
+  const gates = sampleGates(model, golden);
+  const timing =
+    bitmaps.size > 0 || gates.size > 0 ? predictTiming(ctx.program, ctx.timingConfig, TIMING_MODEL, { tensors: map.tensors, bitmaps, gates }) : ctx.dense;
+  const gatedOnByTag = new Map<number, number>();
+  for (const [k, run] of gateConvRuns(ctx.program, ctx.timingConfig, gates)) {
+    const tag = ctx.program[k]!.tag;
+    gatedOnByTag.set(tag, (gatedOnByTag.get(tag) ?? 0) + run.gatedOn);
+  }
   const cyclesByTag = new Map(timing.tags.map((t) => [t.tag, t.cycles]));
   const zeroTapsByTag = new Map<number, number>();
   for (const [k, run] of skipConvRuns(ctx.program, map.tensors, ctx.timingConfig, TIMING_MODEL, bitmaps)) {
@@ -668,7 +683,13 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
   let executed = 0;
   for (const l of layers) {
     const p = traffic.get(l.index) ?? { read: 0, write: 0 };
-    l.predicted = { cycles: cyclesByTag.get(l.index) ?? 0, dramRead: p.read, dramWrite: p.write, zeroTaps: zeroTapsByTag.get(l.index) ?? 0 };
+    l.predicted = {
+      cycles: cyclesByTag.get(l.index) ?? 0,
+      dramRead: p.read,
+      dramWrite: p.write,
+      zeroTaps: zeroTapsByTag.get(l.index) ?? 0,
+      gatedOn: gatedOnByTag.get(l.index) ?? 0,
+    };
     l.macsSkipped = golden.sparsity ? l.macs - (golden.sparsity.layers[l.index]?.macs.executed ?? l.macs) : 0;
     executed += l.macs - l.macsSkipped;
   }
@@ -700,7 +721,26 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
     result.match = false;
     result.failure ??= `sample ${j.sample}: layer '${skew.name}' (tag ${skew.index}) skipped ${skew.zeroTaps} conv taps in zero blocks; the golden bitmaps predict ${skew.predicted.zeroTaps}`;
   }
+  // And the gated-on outputs: the gate unit decides on the same base sums as the golden model.
+  const gateSkew = layers.find((l) => l.gatedOn !== l.predicted.gatedOn);
+  if (gateSkew) {
+    result.match = false;
+    result.failure ??= `sample ${j.sample}: layer '${gateSkew.name}' (tag ${gateSkew.index}) ran the rest pass of ${gateSkew.gatedOn} outputs; the golden gates say ${gateSkew.predicted.gatedOn}`;
+  }
   return result;
+}
+
+/** Gate bits of every gated conv of a golden run, by layer tag. */
+export function sampleGates(model: Model, golden: GoldenResult): Map<number, LayerGates> {
+  const out = new Map<number, LayerGates>();
+  model.layers.forEach((l, tag) => {
+    if (l.op !== 'conv' || !isGated(l)) return;
+    const x = golden.tensors.get(l.inputs[0]!)!;
+    const y = golden.tensors.get(l.output)!;
+    const { gates } = gatedConv(l, x, y.quant);
+    out.set(tag, { gates, shape: y.shape as [number, number, number] });
+  });
+  return out;
 }
 
 /** The first layer whose measured DRAM bytes (read or write) differ from its prediction. */
