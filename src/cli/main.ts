@@ -106,6 +106,8 @@ program
   .option('--calib <data.json>', 'calibration inputs for an fp32 model')
   .option('--gating <gating.json>', 'channel gating from training for an .onnx model (docs/gating.md)')
   .option('--part <part>', 'FPGA part of hls/run_hls.tcl (default xczu7ev-ffvc1156-2-e)')
+  .option('--reuse <n>', 'spatial: reuse factor of every conv/fc layer (default 1: fully parallel)')
+  .option('--reuse-per-layer <file>', 'spatial: JSON {"<layer>": R, ...} or {"default": R, "layers": {...}}')
   .option('--pe <ocxic>', 'PE array: output-channel rows x input-channel columns (default 8x8)')
   .option('--bus-bytes <n>', 'DRAM data bus width in bytes (default 16)')
   .option('--in-buf <size>', 'input buffer size, e.g. 64K (default 64K)')

@@ -1,6 +1,9 @@
 import { buildEngine, type EngineTarget } from '../../../generator/engine/build.js';
+import { buildSpatial } from '../../../generator/spatial/build.js';
+import { reuseFromCli } from '../../../generator/spatial/reuse.js';
+import { readJsonFile } from '../../frontend/read-input-file.js';
 import { engineConfigFromCli, type EngineCliOptions } from '../../../generator/engine/config.js';
-import { badInput, unsupported } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { readInputData } from '../../frontend/data.js';
 import { loadModel } from '../../frontend/load.js';
 
@@ -12,15 +15,16 @@ export interface BuildOptions extends EngineCliOptions {
   /** channel gating sidecar for an .onnx model (docs/gating.md) */
   gating?: string;
   part?: string;
+  reuse?: string;
+  reusePerLayer?: string;
 }
 
 const ARCHS = ['engine', 'spatial'];
 const TARGETS = ['rtl', 'hls'];
 
-/** The engine has both targets; the spatial architecture is documented but unsupported, not unknown. */
+/** Both architectures have both targets. */
 function checkArchTarget(arch: string, target: string): EngineTarget[] {
   if (!ARCHS.includes(arch)) throw badInput('--arch', `unknown architecture '${arch}' (expected ${ARCHS.join(' or ')})`);
-  if (arch !== 'engine') throw unsupported('--arch', `the ${arch} architecture is not implemented yet (use --arch engine)`);
   const targets: EngineTarget[] = [];
   for (const t of target.split(',').map((s) => s.trim())) {
     if (!TARGETS.includes(t)) throw badInput('--target', `unknown target '${t}' (expected ${TARGETS.join(' or ')})`);
@@ -32,6 +36,8 @@ function checkArchTarget(arch: string, target: string): EngineTarget[] {
 export async function buildCommand(path: string, opts: BuildOptions): Promise<void> {
   const targets = checkArchTarget(opts.arch ?? 'engine', opts.target ?? 'rtl');
   if (opts.part !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(opts.part)) throw badInput('--part', `not an FPGA part name: '${opts.part}'`);
+  if (opts.arch === 'spatial') return buildSpatialCommand(path, opts, targets);
+  if (opts.reuse !== undefined || opts.reusePerLayer !== undefined) throw badInput('--reuse', 'reuse factors apply to --arch spatial');
   // Hardware options are checked before the (possibly slow) import.
   const config = engineConfigFromCli(opts);
   const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating);
@@ -41,5 +47,17 @@ export async function buildCommand(path: string, opts: BuildOptions): Promise<vo
   console.error(
     `wrote ${opts.output} (${targets.includes('rtl') ? `${name}_top` : 'gatec_engine_top'}): ${report.program.instructions} instructions, ` +
       `${report.dram.bytes} bytes of DRAM, ${report.totals.cycles} cycles predicted (${ms.toFixed(3)} ms at ${config.clockMhz} MHz)`,
+  );
+}
+
+async function buildSpatialCommand(path: string, opts: BuildOptions, targets: EngineTarget[]): Promise<void> {
+  const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined);
+  const file = opts.reusePerLayer;
+  const reuse = reuseFromCli(model, opts.reuse, file, file === undefined ? undefined : await readJsonFile(file));
+  const { name, compilation } = await buildSpatial(model, reuse, opts.output, path, targets, opts.part);
+  const { resources: r, timing: t } = compilation;
+  console.error(
+    `wrote ${opts.output} (${name}_top, spatial): ${compilation.plan.stages.length} stages, latency ${t.latency} cycles, interval ${t.interval} cycles; ` +
+      `predicted ${r.dsp} DSP48E1, ${r.lut} LUT, ${r.ff} FF, ${r.bram18} BRAM18`,
   );
 }

@@ -1,7 +1,9 @@
 import { checkInputShape, readInputData } from '../../frontend/data.js';
 import { csimEngine } from '../../sim/engine-csim.js';
 import { openEngineDir } from '../../sim/engine-sim.js';
+import { hwArch } from '../../sim/spatial-sim.js';
 import { reportEngineRun } from '../engine-report.js';
+import { spatialRunCommand } from '../spatial-report.js';
 
 export interface CsimCommandOptions {
   inputs: string;
@@ -10,6 +12,7 @@ export interface CsimCommandOptions {
 
 /** `gatec csim`: the HLS kernel of an engine build in C simulation, checked like `gatec sim` checks the RTL. */
 export async function csimCommand(hwDir: string, opts: CsimCommandOptions): Promise<void> {
+  if ((await hwArch(hwDir)) === 'spatial') return spatialRunCommand(hwDir, opts, 'csim');
   const data = await readInputData(opts.inputs);
   const engine = await openEngineDir(hwDir);
   checkInputShape(data, engine.model.tensors.find((t) => t.name === engine.model.inputs[0])!.shape, hwDir);

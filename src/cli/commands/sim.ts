@@ -1,7 +1,9 @@
 import { badInput } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
 import { openEngineDir, simulateEngine } from '../../sim/engine-sim.js';
+import { hwArch } from '../../sim/spatial-sim.js';
 import { reportEngineRun } from '../engine-report.js';
+import { spatialRunCommand } from '../spatial-report.js';
 
 export interface SimOptions {
   inputs: string;
@@ -20,6 +22,7 @@ function parseNumberFlag(flag: string, text: string | undefined, integer: boolea
 }
 
 export async function simCommand(hwDir: string, opts: SimOptions): Promise<void> {
+  if ((await hwArch(hwDir)) === 'spatial') return spatialRunCommand(hwDir, opts, 'sim');
   const bw = parseNumberFlag('--dram-bw', opts.dramBw, false);
   const latency = parseNumberFlag('--dram-latency', opts.dramLatency, true);
   const data = await readInputData(opts.inputs);
