@@ -6,7 +6,10 @@ import type { ConvLayer, FcLayer, Model } from '../ir/types.js';
 import { channelRemovable, compactChannels, compactability } from './compact-channels.js';
 import { solveKnapsack, type KnapsackSolution } from './knapsack.js';
 import type { Importance } from './prune-importance.js';
-import { INTERIM_SPATIAL_MODEL, type SpatialCostModel } from './spatial-cost.js';
+import { spatialPatterns } from '../../generator/spatial/patterns.js';
+import { planSpatial } from '../../generator/spatial/plan.js';
+import { spatialResources } from '../../generator/spatial/resources.js';
+import { predictTiming } from '../../generator/spatial/timing.js';
 
 /**
  * Resource-aware structured pruning (docs/pruning.md): structures that map to hardware resources,
@@ -48,7 +51,6 @@ export interface PruneOptions {
   /** spatial: reuse factor of every conv/fc layer */
   reuse: number;
   engine: EngineConfig;
-  spatialModel?: SpatialCostModel;
   where: string;
 }
 
@@ -109,23 +111,14 @@ function weightScores(m: Model, l: ConvLayer | FcLayer, score: Score, imp?: Impo
   return out;
 }
 
-const zero = (): Resources => ({ dsp: 0, bram: 0, lut: 0, cycles: 0 });
 
-/** Spatial totals: the weighted layers' resources, latency summed with one cycle per other layer. */
-export function spatialTotals(m: Model, reuse: number, model: SpatialCostModel = INTERIM_SPATIAL_MODEL): Resources {
-  const r = zero();
-  for (const l of m.layers) {
-    if (!isWeighted(l)) {
-      r.cycles += l.op === 'reshape' ? 0 : 1;
-      continue;
-    }
-    const x = model.layer(l, reuse, m);
-    r.dsp += x.dsp;
-    r.lut += x.lut;
-    r.bram += x.bram18;
-    r.cycles += x.latency;
-  }
-  return r;
+/**
+ * Spatial totals from the spatial generator's resource model (generator/spatial/resources.ts,
+ * docs/spatial.md): DSP48E1, LUT, BRAM18 and the latency of one sample in cycles.
+ */
+export function spatialTotals(m: Model, reuse: number): Resources {
+  const r = spatialResources(m, { default: reuse });
+  return { dsp: r.dsp, bram: r.bram18, lut: r.lut, cycles: predictTiming(planSpatial(m, { default: reuse })).latency };
 }
 
 /** Engine totals: the PE array's DSPs and buffer BRAM18s are fixed by the configuration; cycles predicted. */
@@ -135,36 +128,52 @@ export function engineTotals(m: Model, c: EngineConfig, where: string): Resource
   return { dsp: res.dsp, bram: Math.ceil(res.bufferBits / 18432), lut: Number.NaN, cycles };
 }
 
+/**
+ * Spatial structures. pattern: one multiplier and the weights it serves across the reuse factor,
+ * as the generator groups them (spatialPatterns); its DSP and ROM bits come from there, its LUTs
+ * are the layer's LUTs that pruning every pattern removes, shared evenly (the one linear estimate:
+ * spatialTotals of the result is exact). filter: one output channel, its patterns' costs summed.
+ */
 function spatialStructures(m: Model, o: PruneOptions): Structure[] {
-  const model = o.spatialModel ?? INTERIM_SPATIAL_MODEL;
+  const reuse = { default: o.reuse };
+  const patterns = spatialPatterns(m, reuse).filter((p) => p.weightIndex.some((i) => (m.layers[p.layerIndex] as ConvLayer | FcLayer).weights[i] !== 0));
+  const dense = spatialResources(m, reuse).perLayer;
+  const emptied = spatialResources(zeroLayers(m, new Set(patterns.map((p) => p.layer))), reuse).perLayer;
+  const live = new Map<string, number>();
+  for (const p of patterns) live.set(p.layer, (live.get(p.layer) ?? 0) + 1);
+  const lutPer = (layer: string) => {
+    const a = dense.find((x) => x.layer === layer)!;
+    const b = emptied.find((x) => x.layer === layer)!;
+    return Math.max(0, a.lut - b.lut) / live.get(layer)!;
+  };
   const out: Structure[] = [];
-  for (const l of m.layers) {
-    if (!isWeighted(l)) continue;
-    const s = weightScores(m, l, o.score, o.importance);
-    const n = l.weights.length;
-    const per = model.perMultiplier(l, o.reuse);
-    if (o.structure === 'pattern') {
-      const mult = Math.ceil(n / o.reuse);
-      for (let p = 0; p < mult; p++) {
-        const weights: number[] = [];
-        for (let i = p; i < n; i += mult) weights.push(i);
-        // an all-zero pattern generates no multiplier already: nothing to choose
-        if (weights.every((i) => l.weights[i] === 0)) continue;
-        out.push({ layer: l.name, index: p, weights, value: weights.reduce((a, i) => a + s[i]!, 0), costs: { dsp: per.dsp, lut: per.lut, bram: per.bram, cycles: 0 } });
-      }
+  const scores = new Map<string, Float64Array>();
+  for (const p of patterns) {
+    const l = m.layers[p.layerIndex] as ConvLayer | FcLayer;
+    let sc = scores.get(l.name);
+    if (!sc) scores.set(l.name, (sc = weightScores(m, l, o.score, o.importance)));
+    const s: Structure = {
+      layer: l.name,
+      index: o.structure === 'pattern' ? out.length : p.co,
+      weights: p.weightIndex,
+      value: p.weightIndex.reduce((a, i) => a + sc[i]!, 0),
+      costs: { dsp: p.dsp, lut: lutPer(l.name), bram: p.romBits / 18432, cycles: 0 },
+    };
+    const prev = out.at(-1);
+    if (o.structure === 'filter' && prev && prev.layer === s.layer && prev.index === p.co) {
+      prev.weights = [...prev.weights, ...s.weights];
+      prev.value += s.value;
+      for (const k of BUDGET_KEYS) prev.costs[k] += s.costs[k];
     } else {
-      // filter: one output channel; its multipliers' share, linearized (weights / R)
-      const co = l.bias.length;
-      const rowLen = n / co;
-      for (let c = 0; c < co; c++) {
-        const weights = Array.from({ length: rowLen }, (_, k) => c * rowLen + k).filter((i) => l.weights[i] !== 0);
-        if (weights.length === 0) continue;
-        const f = weights.length / o.reuse;
-        out.push({ layer: l.name, index: c, weights, value: weights.reduce((a, i) => a + s[i]!, 0), costs: { dsp: f * per.dsp, lut: f * per.lut, bram: f * per.bram, cycles: 0 } });
-      }
+      out.push(s);
     }
   }
   return out;
+}
+
+/** The model with every weight of the named layers zeroed. */
+function zeroLayers(m: Model, names: ReadonlySet<string>): Model {
+  return { ...m, layers: m.layers.map((l) => (isWeighted(l) && names.has(l.name) ? { ...l, weights: new Int8Array(l.weights.length) } : l)) };
 }
 
 /** Zeroes the given output channels' weights of a layer (a copy of the model). */
@@ -270,8 +279,7 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
   if (o.structure === 'block') throw unsupported('--structure', 'block structures are not implemented: use pattern (spatial) or filter (docs/pruning.md)');
   if (o.arch === 'engine' && o.structure !== 'filter') throw unsupported('--structure', `the engine prunes filter groups (--structure filter), not ${o.structure}s`);
   if (o.arch === 'engine' && o.budget.some((b) => b.key === 'lut')) throw unsupported('--budget', 'the engine has no LUT model: budget dsp, bram or cycles');
-  const spatialModel = o.spatialModel ?? INTERIM_SPATIAL_MODEL;
-  const totals = (x: Model) => (o.arch === 'spatial' ? spatialTotals(x, o.reuse, spatialModel) : engineTotals(x, o.engine, o.where));
+  const totals = (x: Model) => (o.arch === 'spatial' ? spatialTotals(x, o.reuse) : engineTotals(x, o.engine, o.where));
   const before = totals(m);
   const structures = o.arch === 'spatial' ? spatialStructures(m, o) : engineStructures(m, o, before);
   const all = structures.map(() => false);
