@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
+import { unsupported } from '../../src/errors.js';
 import { bitmapBufferBytes } from './config.js';
 import type { EngineCompilation, OutputFile } from './build.js';
 
@@ -37,6 +38,9 @@ export interface HlsOptions {
 
 export function hlsFiles(comp: EngineCompilation, name: string, templates: string, opts: HlsOptions = {}): OutputFile[] {
   const c = comp.config;
+  // The HLS kernel has no gate mode yet (docs/engine.md, "Channel gating"): refuse rather than run it wrong.
+  const gated = comp.program.find((i) => i.op === 'conv' && i.gate);
+  if (gated) throw unsupported(`layer ${gated.tag}`, 'the HLS kernel does not run gated convs (CONV gate mode) yet; build them with --target rtl');
   const context = {
     name,
     // not the name: the C simulation cache shares one build among the networks of a configuration
