@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { writeDirAtomic } from '../../src/cli/atomic-write.js';
+import { unsupported } from '../../src/errors.js';
 import { writeModel } from '../../src/ir/serialize.js';
 import type { Model } from '../../src/ir/types.js';
 import { TEMPLATES_DIR, verilogName, type OutputFile } from '../engine/build.js';
@@ -135,6 +136,7 @@ export interface SpatialBuild {
 }
 
 export async function buildSpatial(model: Model, reuse: ReuseConfig, outDir: string, source: string, targets: SpatialTarget[], part?: string): Promise<SpatialBuild> {
+  if (targets.includes('hls')) throw unsupported('--target', 'the HLS C++ target of the spatial architecture is not implemented yet (use --target rtl)');
   const name = verilogName(outDir);
   const compilation = compileSpatial(model, reuse, source);
   await writeDirAtomic(outDir, spatialFiles(model, compilation, name, targets, part), isBuild);

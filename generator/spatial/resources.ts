@@ -47,14 +47,14 @@ export const LUT_MODEL = {
   muxBit: 1,
   /** per accumulator bit of an adder whose operand does not come from a DSP */
   adderBit: 1,
-  /** per bit of a ROM output (8 per 'rom' multiplier, per 64 slots) */
+  /** per bit of a ROM output (8 per 'rom' multiplier, per 64 slots); a 2-slot ROM is a wire or an inverter of the reuse counter */
   romBit: 1,
   /** per product bit of a requantization lane (shift, rounding, clamp) */
-  requantBit: 3,
+  requantBit: 4,
   /** per output element of a stage's frame buffer (write enable decode) */
   writeElem: 1,
   /** per stage: counters and handshake */
-  control: 40,
+  control: 10,
 } as const;
 
 /** DSP48E1 slices of a signed a x b product (25 x 18 per slice). */
@@ -91,14 +91,15 @@ function macResources(s: MacStage): LayerResources {
   // Taps read by some multiplier: one mux each over the slots (fc) or the whole frame (conv).
   const usedJ = new Set(s.mults.map((m) => m.j)).size;
   const tapMux = s.op === 'fc' ? muxLuts(s.reuse, 8) : muxLuts(inElems, 8) + 30;
-  const taps = usedJ * (tapMux + 9);
-  const roms = rom * 8 * Math.ceil(s.reuse / 64) * LUT_MODEL.romBit;
+  // x - zp is an adder only where no DSP pre-adder or MSB flip absorbs it: not counted.
+  const taps = usedJ * tapMux;
+  const roms = s.reuse <= 2 ? 0 : rom * 8 * Math.ceil(s.reuse / 64) * LUT_MODEL.romBit;
   // DSP products chain through the slices' post-adders; shifted terms need fabric adders.
   const adders = shift * s.accWidth * LUT_MODEL.adderBit;
-  const accs = new Set(s.mults.map((m) => m.co)).size;
-  const accMux = s.reuse > 1 ? accs * s.accWidth : 0;
+  // The bias-or-accumulator select folds into the DSP48E1's OPMODE (Yosys xilinx_dsp): no LUTs.
+  const accMux = 0;
   const pw = prodWidth(s.accWidth);
-  const requant = s.lanes * (pw * LUT_MODEL.requantBit + muxLuts(s.steps, s.accWidth));
+  const requant = s.lanes * pw * LUT_MODEL.requantBit;
   const write = outElems * LUT_MODEL.writeElem;
   const lut = Math.round(taps + roms + adders + accMux + requant + write + LUT_MODEL.control);
   const counters = clog2(s.reuse) + 2 * clog2(s.pixels + 1) + clog2(s.steps + 1) + 2 * 8 + 4;
@@ -138,7 +139,7 @@ export function stageResources(s: ComputeStage): LayerResources {
 export function planResources(plan: SpatialPlan): SpatialResources {
   const perLayer = plan.stages.map(stageResources);
   const io = {
-    lut: muxLuts(plan.outElems, 8) + plan.inElems + 2 * LUT_MODEL.control,
+    lut: 2 * LUT_MODEL.control,
     ff: plan.inElems * 8 + plan.outElems * 8 + clog2(plan.inElems + 1) + clog2(plan.outElems + 1) + 4,
   };
   const sum = (k: 'dsp' | 'lut' | 'ff' | 'bram18') => perLayer.reduce((a, l) => a + l[k], 0);
