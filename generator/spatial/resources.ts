@@ -90,7 +90,10 @@ function macResources(s: MacStage): LayerResources {
   }
   // Taps read by some multiplier: one mux each over the slots (fc) or the whole frame (conv).
   const usedJ = new Set(s.mults.map((m) => m.j)).size;
-  const tapMux = s.op === 'fc' ? muxLuts(s.reuse, 8) : muxLuts(inElems, 8) + 30;
+  // Taps sit at fixed positions of the rotating frame: an R:1 mux each (docs/spatial.md).
+  const tapMux = muxLuts(s.reuse, 8);
+  // The rotation: a 2:1 (or, with a row jump, 3:1) mux in front of every frame bit.
+  const rotation = s.pixels > 1 ? inElems * 8 * LUT_MODEL.muxBit : 0;
   // x - zp is an adder only where no DSP pre-adder or MSB flip absorbs it: not counted.
   const taps = usedJ * tapMux;
   const roms = s.reuse <= 2 ? 0 : rom * 8 * Math.ceil(s.reuse / 64) * LUT_MODEL.romBit;
@@ -101,7 +104,7 @@ function macResources(s: MacStage): LayerResources {
   const pw = prodWidth(s.accWidth);
   const requant = s.lanes * pw * LUT_MODEL.requantBit;
   const write = outElems * LUT_MODEL.writeElem;
-  const lut = Math.round(taps + roms + adders + accMux + requant + write + LUT_MODEL.control);
+  const lut = Math.round(taps + rotation + roms + adders + accMux + requant + write + LUT_MODEL.control);
   const counters = clog2(s.reuse) + 2 * clog2(s.pixels + 1) + clog2(s.steps + 1) + 2 * 8 + 4;
   const ff = inElems * 8 + outElems * 8 + 2 * co * s.accWidth + counters;
   return {
@@ -125,7 +128,7 @@ function poolResources(s: PoolStage): LayerResources {
   const taps = s.kernel[0] * s.kernel[1];
   const reqDsp = c * requantDsp(s.accWidth, true, [s.mult]);
   const pw = prodWidth(s.accWidth);
-  const window = c * taps * (muxLuts(inElems / c, 8) + s.accWidth);
+  const window = c * taps * s.accWidth + (s.pixels > 1 ? inElems * 8 * LUT_MODEL.muxBit : 0);
   const lut = Math.round(window + c * pw * LUT_MODEL.requantBit + outElems * LUT_MODEL.writeElem + LUT_MODEL.control);
   const ff = inElems * 8 + outElems * 8 + 2 * clog2(s.pixels + 1) + 2 * 8 + 2;
   return { layer: s.name, op: s.op, dsp: reqDsp, lut, ff, bram18: 0, multipliers: { rom: 0, const: 0, shift: 0 }, requantLanes: c, requantDsp: reqDsp, romBits: 0 };
