@@ -56,6 +56,7 @@ export function reportEngineRun(hwDir: string, result: EngineSimResult, labels: 
       dense,
       bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, dramRead + dramWrite),
       macsSkipped,
+      zeroTaps: mean(m.map((x) => x.zeroTaps)),
     };
   });
 
@@ -130,6 +131,7 @@ function sampleJson(s: EngineSampleResult, i: number, label: number | undefined,
       dense: l.dense,
       bandwidthReduction: l.bandwidthReduction,
       macsSkipped: l.macsSkipped,
+      zeroTaps: l.zeroTaps,
     })),
   };
 }
@@ -146,6 +148,8 @@ interface LayerRow {
   dense: { cycles: number; dramRead: number; dramWrite: number };
   bandwidthReduction: number;
   macsSkipped: number;
+  /** conv taps skipped in zero blocks (measured; equal to the replay of the sample's bitmaps) */
+  zeroTaps: number;
 }
 
 function printHuman(
