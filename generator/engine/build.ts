@@ -17,6 +17,7 @@ import { predictTiming, TIMING_MODEL, type TimingPrediction } from './timing.js'
 import { tensorOfTransfer } from './zero-traffic.js';
 import { convWeightImage, fcWeightImage, type WeightImage } from './weights.js';
 import { hlsFiles } from './hls.js';
+import { engineResources, type EngineResources } from './resources.js';
 
 /** mem/map.json (docs/engine.md, "Output directory"). */
 export interface EngineMap {
@@ -71,6 +72,8 @@ export interface EngineReport {
   dram: { bytes: number; imageBytes: number; weightBytes: number; activationBytes: number };
   /** only for builds with zero-block tensors */
   zeroBlock?: { tensors: ZeroBlockTensorReport[] };
+  /** the resource model's estimate of this configuration (resources.ts), for report.html */
+  resources: EngineResources;
 }
 
 export interface EngineCompilation {
@@ -223,6 +226,7 @@ function buildReport(
     },
     program: { instructions: sizes.program / INSTRUCTION_BYTES, bytes: sizes.program },
     dram: { bytes: sizes.dram, imageBytes: sizes.image, weightBytes: sizes.weights, activationBytes: sizes.dram - sizes.image },
+    resources: engineResources(c),
     ...(planar.length > 0
       ? {
           zeroBlock: {

@@ -7,6 +7,7 @@ import { gateCommand, type GateOptions } from './commands/gate.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pruneCommand, type PruneCliOptions } from './commands/prune.js';
+import { reportCommand, type ReportOptions } from './commands/report.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { simCommand, type SimOptions } from './commands/sim.js';
 import { sparsityCommand, type SparsityOptions } from './commands/sparsity.js';
@@ -131,7 +132,9 @@ program
   .option('--json', 'print one JSON object: outputs, outputsInt, top1, match, cycles, dramBytes, macs, layers, samples')
   .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction (default: the build configuration)')
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles (default: the build configuration)')
-  .addHelpText('after', '\nExample:\n  gatec sim hw-out/mynet --inputs data.json --json')
+  .option('--trace [file.fst]', 'record sample 0 as an FST waveform (default <hw-out/name>/waves.fst; a traced Verilator build of its own)')
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nAlso refreshes report.json (its "simulation" section) and report.html.\n\nExample:\n  gatec sim hw-out/mynet --inputs data.json --json\n  gatec sim hw-out/mynet --inputs data.json --trace   # then: gtkwave hw-out/mynet/waves.fst')
   .action(async (dir: string, opts: SimOptions) => simCommand(dir, opts));
 
 program
@@ -140,8 +143,17 @@ program
   .argument('<hw-out/name>', 'output directory of gatec build --arch engine --target hls (or rtl,hls)')
   .requiredOption('--inputs <data.json>', 'inputs: {"shape":[1,C,H,W],"inputs":[[...], ...]}')
   .option('--json', 'print one JSON object: outputs, outputsInt, top1, match, dramBytes, macs, layers, samples')
-  .addHelpText('after', '\nExample:\n  gatec csim hw-out/mynet --inputs data.json --json')
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nAlso refreshes report.json (its "simulation" section) and report.html.\n\nExample:\n  gatec csim hw-out/mynet --inputs data.json --json')
   .action(async (dir: string, opts: CsimCommandOptions) => csimCommand(dir, opts));
+
+program
+  .command('report')
+  .description('write report.html of an engine build: layer table, plots of MACs, DRAM bytes and cycles, zero-block maps, gating, resources, accuracy')
+  .argument('<hw-out/name>', 'output directory of gatec build (gatec sim / csim add the measured figures)')
+  .option('--quiet', 'do not print the file written')
+  .addHelpText('after', '\nThe page is self-contained (plotting library inlined): open it from disk, no network needed.\n\nExample:\n  gatec report hw-out/mynet && xdg-open hw-out/mynet/report.html')
+  .action(async (dir: string, opts: ReportOptions) => reportCommand(dir, opts));
 
 try {
   await program.parseAsync(process.argv);

@@ -119,7 +119,7 @@ async function pruneCache(root: string, keep: string): Promise<void> {
   for (const e of [...stale, ...builds.slice(CACHE_ENTRIES - 1)]) await rm(join(root, e.name), { recursive: true, force: true });
 }
 
-export type CsimOptions = Pick<EngineSimOptions, 'jobs'> & CsimBuildOptions;
+export type CsimOptions = Pick<EngineSimOptions, 'jobs' | 'onProgress'> & CsimBuildOptions;
 
 /**
  * Runs every input through the C simulation of an hw-out directory and compares every tensor
@@ -128,6 +128,12 @@ export type CsimOptions = Pick<EngineSimOptions, 'jobs'> & CsimBuildOptions;
  */
 export async function csimEngine(dir: string | EngineDir, inputs: ArrayLike<number>[], opts: CsimOptions = {}): Promise<EngineSimResult> {
   const engine = typeof dir === 'string' ? await openEngineDir(dir) : dir;
+  opts.onProgress?.(0, inputs.length, `${opts.compiler ?? 'g++'} build`);
   const harness = await buildCsim(engine.dir, opts);
-  return simulateEngine(engine, inputs, { harness, label: 'C simulation', ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) });
+  return simulateEngine(engine, inputs, {
+    harness,
+    label: 'C simulation',
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
 }

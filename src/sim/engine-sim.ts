@@ -219,6 +219,17 @@ function firstVerilatorError(e: unknown): string {
   return (e as Error).message;
 }
 
+/**
+ * A traced build records FST waveforms (the harness' `trace` command). Tracing slows every cycle
+ * even when nothing is recorded, so it is a build of its own, cached under its own key.
+ */
+const TRACE_FLAGS = ['--trace-fst', '--trace-structs'];
+
+export interface HarnessBuildOptions {
+  /** build with --trace-fst (gatec sim --trace) */
+  trace?: boolean;
+}
+
 export interface HarnessBuild {
   exe: string;
   top: string;
@@ -231,7 +242,8 @@ export interface HarnessBuild {
  * the sources with the top module's name replaced by a placeholder, so every network of one
  * hardware configuration shares one build; the harness class is always `Vtop`.
  */
-export async function buildEngineHarness(hwDir: string): Promise<HarnessBuild> {
+export async function buildEngineHarness(hwDir: string, opts: HarnessBuildOptions = {}): Promise<HarnessBuild> {
+  const flags = opts.trace ? [...SIM_FLAGS, ...TRACE_FLAGS] : SIM_FLAGS;
   const sources = await rtlSources(hwDir);
   const top = await topModule(hwDir, sources);
   const harness = join(hwDir, 'tb', 'harness.cpp');
@@ -244,7 +256,7 @@ export async function buildEngineHarness(hwDir: string): Promise<HarnessBuild> {
   }
   const topRe = new RegExp(`\\b${escapeRegExp(top)}\\b`, 'g');
   const hash = createHash('sha256');
-  hash.update(`${version}\n${SIM_FLAGS.join(' ')}\n`);
+  hash.update(`${version}\n${flags.join(' ')}\n`);
   for (const f of [...sources, harness]) {
     const text = await readInputFile(f, 'utf8');
     hash.update(`${basename(f).replace(topRe, TOP_PLACEHOLDER)}\0${text.replace(topRe, TOP_PLACEHOLDER)}\0`);
@@ -265,7 +277,7 @@ export async function buildEngineHarness(hwDir: string): Promise<HarnessBuild> {
   await mkdir(root, { recursive: true });
   const tmp = join(root, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await buildVerilator({ top, sources, harness: [harness], objDir: tmp, prefix: HARNESS_PREFIX, wall: false, flags: SIM_FLAGS });
+    await buildVerilator({ top, sources, harness: [harness], objDir: tmp, prefix: HARNESS_PREFIX, wall: false, flags });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new GatecError(`${hwDir}: Verilator build failed: ${firstVerilatorError(e)}`);
@@ -323,6 +335,13 @@ export interface EngineSimOptions {
   harness?: HarnessBuild;
   /** What produced the tensors, in mismatch messages; default 'RTL'. */
   label?: string;
+  /**
+   * Records sample 0 as an FST waveform into this file (a traced harness build: buildEngineHarness
+   * with trace, unless `harness` is given).
+   */
+  trace?: string;
+  /** Called as the work goes: the harness build (done 0), then after each group of samples. */
+  onProgress?: (done: number, total: number, phase: string) => void;
 }
 
 export interface LayerMeasurement {
@@ -498,7 +517,10 @@ const SAMPLES_PER_RUN = 8;
  */
 export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<number>[], opts: EngineSimOptions = {}): Promise<EngineSimResult> {
   const { dir: hwDir, map, model } = typeof dir === 'string' ? await openEngineDir(dir) : dir;
-  const harness = opts.harness ?? (await buildEngineHarness(hwDir));
+  if (!opts.harness) opts.onProgress?.(0, inputs.length, 'Verilator build');
+  const harness = opts.harness ?? (await buildEngineHarness(hwDir, opts.trace !== undefined ? { trace: true } : {}));
+  opts.onProgress?.(0, inputs.length, 'simulate');
+  let done = 0;
   const bpc = opts.dramBytesPerCycle ?? map.config.dramBytesPerCycle;
   const latency = opts.dramLatency ?? map.config.dramLatency;
   const maxCycles = opts.maxCycles ?? defaultMaxCycles(model, map, bpc, latency);
@@ -544,6 +566,7 @@ export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<
         `image ${image}`,
         `bw ${bpc} ${latency}`,
         `load ${inRegion.addr} ${j.inFile}`,
+        ...(opts.trace !== undefined && j.sample === 0 ? [`trace ${resolve(opts.trace)}`] : []),
         `run ${map.program.addr} ${map.program.count} ${j.statsFile} ${maxCycles}`,
         ...dumped.map((t) => `dump ${t.addr} ${t.bytes} ${j.dumps.get(t.name)!}`),
       ]);
@@ -559,6 +582,8 @@ export async function simulateEngine(dir: string | EngineDir, inputs: ArrayLike<
         samples[j.sample] = await sampleResult(ctx, j, inputs[j.sample]!);
         await Promise.all([j.inFile, j.statsFile, ...j.dumps.values()].map((f) => rm(f, { force: true })));
       }
+      done += group.length;
+      opts.onProgress?.(done, inputs.length, 'simulate');
     };
     const procs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), groups.length));
     let next = 0;

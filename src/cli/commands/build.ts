@@ -6,6 +6,7 @@ import { engineConfigFromCli, type EngineCliOptions } from '../../../generator/e
 import { badInput } from '../../errors.js';
 import { readInputData } from '../../frontend/data.js';
 import { loadModel } from '../../frontend/load.js';
+import { writeReportHtml } from '../../report/html.js';
 
 export interface BuildOptions extends EngineCliOptions {
   output: string;
@@ -43,6 +44,7 @@ export async function buildCommand(path: string, opts: BuildOptions): Promise<vo
   const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating);
   const { name, compilation } = await buildEngine(model, config, opts.output, path, { targets, ...(opts.part !== undefined ? { part: opts.part } : {}) });
   const { report } = compilation;
+  await writeReportHtml(opts.output);
   const ms = report.totals.timeUs / 1000;
   console.error(
     `wrote ${opts.output} (${targets.includes('rtl') ? `${name}_top` : 'gatec_engine_top'}): ${report.program.instructions} instructions, ` +

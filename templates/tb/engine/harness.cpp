@@ -12,6 +12,8 @@
 //   load <addr> <file>
 //   run <prog_addr> <prog_count> <stats_file> <max_cycles>
 //   dump <addr> <bytes> <file>
+//   trace <file>                                  record the next run as an FST waveform
+//                                                 (builds with --trace-fst only)
 //
 // Exit status: 0 done, 1 bad run file or file error, 3 memory-port protocol error (one line on
 // stderr names the cycle and the request), 4 every command ran but a run reached max_cycles.
@@ -46,6 +48,9 @@
 
 #include "Vtop.h"
 #include "verilated.h"
+#if VM_TRACE_FST
+#include "verilated_fst_c.h"
+#endif
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "beat byte k is bits 8k+7:8k; the memcpy packing below relies on a little-endian host");
@@ -150,17 +155,47 @@ struct Counters {
   }
 };
 
-// Waveform hook. Every evaluation of the model goes through Sim::eval, which calls dump(); issue 9
-// fills this in with VerilatedFstC behind --trace <file> (and builds with --trace-fst).
+// Waveforms. Every evaluation of the model goes through Sim::eval, which calls dump(). A build
+// with --trace-fst (gatec sim --trace: its own cache entry, so untraced runs stay fast) records
+// the `run` after a `trace <file>` command into an FST file (GTKWave, Surfer), one time unit per
+// half clock period; any other build rejects the command.
+#if VM_TRACE_FST
+struct Waves {
+  std::unique_ptr<VerilatedFstC> fst;
+  std::string pending;  // armed by `trace`, opened at the next run
+  bool enabled() const { return fst && fst->isOpen(); }
+  void arm(const std::string& file) { pending = file; }
+  void open(Vtop* top) {
+    if (pending.empty()) return;
+    if (!fst) {
+      fst = std::make_unique<VerilatedFstC>();
+      top->trace(fst.get(), 99);
+    }
+    fst->open(pending.c_str());
+    pending.clear();
+  }
+  void dump(uint64_t time) { fst->dump(time); }
+  void close() {
+    if (enabled()) fst->close();
+  }
+};
+constexpr bool kCanTrace = true;
+#else
 struct Waves {
   bool enabled() const { return false; }
+  void arm(const std::string& /*file*/) {}
+  void open(Vtop* /*top*/) {}
   void dump(uint64_t /*time*/) {}
   void close() {}
 };
+constexpr bool kCanTrace = false;
+#endif
 
 class Sim {
  public:
   explicit Sim(VerilatedContext* ctx) : ctx_(ctx), top_(std::make_unique<Vtop>(ctx, "TOP")) {}
+  // The next run is recorded into `file` (traced builds only).
+  void trace(const std::string& file) { waves_.arm(file); }
   ~Sim() {
     top_->final();
     waves_.close();
@@ -226,6 +261,7 @@ void Sim::checkBurst(uint64_t cycle, const char* dir, uint64_t addr, uint32_t be
 
 bool Sim::run(uint32_t prog_addr, uint32_t prog_count, uint64_t max_cycles, uint64_t* cycles_out) {
   Vtop& t = *top_;
+  waves_.open(top_.get());
   ctr_.clear();
   rdq_.clear();
   wrq_.clear();
@@ -351,6 +387,7 @@ bool Sim::run(uint32_t prog_addr, uint32_t prog_count, uint64_t max_cycles, uint
                     wrq_.count, static_cast<unsigned long long>(b.addr), b.beat, b.beats);
     }
   }
+  waves_.close();
   *cycles_out = cycle;
   return !timed_out;
 }
@@ -507,6 +544,11 @@ int interpret(Sim& sim, RunFile& rf) {
                      static_cast<unsigned long long>(cycles));
         status = 4;
       }
+    } else if (cmd == "trace") {
+      const std::string file = rf.resolve(trim(line.substr(pos)));
+      if (file.empty()) rf.fail("trace needs <file>");
+      if (!kCanTrace) rf.fail("trace needs a harness built with --trace-fst (gatec sim --trace)");
+      sim.trace(file);
     } else if (cmd == "dump") {
       const uint64_t addr = parseUint(rf, nextToken(line, &pos), "address");
       const uint64_t bytes = parseUint(rf, nextToken(line, &pos), "byte count");
@@ -533,6 +575,8 @@ int interpret(Sim& sim, RunFile& rf) {
 int main(int argc, char** argv) {
   auto ctx = std::make_unique<VerilatedContext>();
   ctx->commandArgs(argc, argv);
+  // Tracing must be allowed before the model exists; it costs nothing until a trace opens.
+  if (kCanTrace) ctx->traceEverOn(true);
   RunFile rf;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
