@@ -203,10 +203,15 @@ module gatec_gconv #(
     .clk_i, .we_i (ld_v_q && ld_base_q), .waddr_i ({ld_half_q, ld_bt_q}), .wbe_i ('1),
     .wdata_i (ld_word), .re_i (base_valid), .raddr_i ({chalf_q, BW'(cbt_q)}), .rdata_o (rfb_rdata)
   );
+  // RFR address: half * RestRows + row (RestRows is a power of two; with one row the half alone)
+  localparam int unsigned RfrAW = $clog2(2 * RestRows);
+  logic [RfrAW-1:0] rfr_waddr, rfr_raddr;
+  assign rfr_waddr = RfrAW'((32'(ld_half_q) << $clog2(RestRows)) | 32'(ld_rrow_q));
+  assign rfr_raddr = RfrAW'((32'(chalf_q) << $clog2(RestRows)) | 32'(RRW'(cur_i)));
   gatec_ram #(.RowBytes(PeOc * L), .Rows(2 * RestRows), .ByteEnable(1'b1)) u_rfr (
-    .clk_i, .we_i (ld_v_q && ld_rest_q), .waddr_i ({ld_half_q, ld_rrow_q}),
+    .clk_i, .we_i (ld_v_q && ld_rest_q), .waddr_i (rfr_waddr),
     .wbe_i ((PeOc*L)'({L{1'b1}}) << (32'(ld_rslot_q) << $clog2(L))),
-    .wdata_i ({PeOc{ld_word}}), .re_i (rest_issue), .raddr_i ({chalf_q, RRW'(cur_i)}),
+    .wdata_i ({PeOc{ld_word}}), .re_i (rest_issue), .raddr_i (rfr_raddr),
     .rdata_o (rfr_rdata)
   );
 
