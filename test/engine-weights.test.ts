@@ -148,7 +148,7 @@ describe('what the requantization unit cannot hold', () => {
     }
   };
 
-  it('rejects multipliers over 15 bits, shifts outside 1..52 and channel gating', () => {
+  it('rejects multipliers over 15 bits and shifts outside 1..52; lays out gated convs in base and rest sections', () => {
     const a = fresh();
     a.requant.multiplier[3] = 40000;
     expectUnsupported(() => convWeightImage(a, 8, config, w, "m: layer 'c'"), /^m: layer 'c': requantization multiplier 40000 \(entry 3\) does not fit 15 bits unsigned$/);
@@ -157,6 +157,20 @@ describe('what the requantization unit cannot hold', () => {
     expectUnsupported(() => convWeightImage(s, 8, config, w, 'm'), /shift 0 \(entry 0\) is outside 1\.\.52/);
     const g = fresh();
     g.gating = { baseChannels: 4, threshold: new Int32Array(8) };
-    expectUnsupported(() => convWeightImage(g, 8, config, w, 'm'), /channel gating is not implemented/);
+    const img = convWeightImage(g, 8, config, w, 'm');
+    const L = config.peIc;
+    const nb = Math.ceil(4 / L);
+    const jr = Math.floor(4 / L);
+    const taps = g.kernel[0] * g.kernel[1];
+    expect(img.gate).toEqual({
+      nb,
+      jr,
+      nr: Math.ceil(8 / L) - jr,
+      gstride: taps * nb,
+      crest: Math.ceil((taps * (Math.ceil(8 / L) - jr)) / config.peOc),
+      restWord0: img.groups * taps * nb,
+    });
+    // two parameter rows per group: the dense ones, then thresholds - bias and the below flags
+    expect(img.params.length).toBe(2 * img.groups * w.wp);
   });
 });
