@@ -33,7 +33,7 @@ describe('gatec build', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`^wrote ${out} \\(digits_top\\): \\d+ instructions, \\d+ bytes of DRAM, \\d+ cycles predicted \\([0-9.]+ ms at 200 MHz\\)$`));
-    expect(readdirSync(out).sort()).toEqual(['digits.core', 'files.f', 'mem', 'model.gir.json', 'report.json', 'rtl', 'synth.ys', 'tb']);
+    expect(readdirSync(out).sort()).toEqual(['digits.core', 'files.f', 'mem', 'model.gir.json', 'report.html', 'report.json', 'rtl', 'synth.ys', 'tb']);
   });
 
   it('builds a model with zero-block tensors: planar regions in map.json, dense figures in report.json', async () => {
@@ -137,12 +137,12 @@ describe('gatec build --target hls and gatec csim', () => {
     const both = join(dir, 'hw', 'both');
     const r = await gatec('build', digits, '--target', 'rtl,hls', '-o', both);
     expect(r.code).toBe(0);
-    expect(readdirSync(both).sort()).toEqual(['both.core', 'files.f', 'hls', 'mem', 'model.gir.json', 'report.json', 'rtl', 'synth.ys', 'tb']);
+    expect(readdirSync(both).sort()).toEqual(['both.core', 'files.f', 'hls', 'mem', 'model.gir.json', 'report.html', 'report.json', 'rtl', 'synth.ys', 'tb']);
     expect(readdirSync(join(both, 'hls')).sort()).toEqual(['both.cpp', 'both.h', 'gatec_hls_compat.h', 'run_hls.tcl', 'tb.cpp']);
 
     const hls = join(dir, 'hw', 'hlsonly');
     expect((await gatec('build', digits, '--target', 'hls', '--part', 'xcvu9p-flga2104-2-i', '-o', hls)).code).toBe(0);
-    expect(readdirSync(hls).sort()).toEqual(['hls', 'mem', 'model.gir.json', 'report.json']);
+    expect(readdirSync(hls).sort()).toEqual(['hls', 'mem', 'model.gir.json', 'report.html', 'report.json']);
     expect(readFileSync(join(hls, 'hls', 'run_hls.tcl'), 'utf8')).toContain('set part xcvu9p-flga2104-2-i');
 
     const json = await gatec('csim', hls, '--inputs', data, '--json');
