@@ -98,7 +98,7 @@ describe('gatec build output directory', () => {
 
     // report.json: per layer and totals that add up.
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as typeof comp.report;
-    expect(Object.keys(report)).toEqual(['model', 'config', 'layers', 'totals', 'program', 'dram']);
+    expect(Object.keys(report)).toEqual(['model', 'config', 'layers', 'totals', 'program', 'dram', 'resources']);
     expect(report.layers.map((l) => l.name)).toEqual(model.layers.map((l) => l.name));
     for (const l of report.layers) expect(Object.keys(l)).toEqual(['name', 'op', 'tag', 'macs', 'cycles', 'dramRead', 'dramWrite']);
     expect(report.totals.cycles).toBe(report.layers.reduce((a, l) => a + l.cycles, 0));

@@ -36,8 +36,9 @@ program
   .requiredOption('-o, --output <model.gir.json>', 'IR file to write')
   .option('--calib <data.json>', 'calibration inputs (required for fp32 models)')
   .option('--gating <gating.json>', 'channel gating from training (docs/gating.md)')
+  .option('--quiet', 'no progress bar')
   .addHelpText('after', '\nExample:\n  gatec import model_fp32.onnx --calib calib.json -o model.gir.json')
-  .action(async (model: string, opts: { calib?: string; gating?: string; output: string }) => importCommand(model, opts));
+  .action(async (model: string, opts: { calib?: string; gating?: string; output: string; quiet?: boolean }) => importCommand(model, opts));
 
 program
   .command('run')
@@ -121,7 +122,8 @@ program
   .option('--clock-mhz <mhz>', 'clock for reported times (default 200)')
   .option('--dram-bw <bytes>', 'DRAM bytes per cycle and direction, for the cycle model (default 16)')
   .option('--dram-latency <cycles>', 'DRAM read latency in cycles, for the cycle model (default 20)')
-  .addHelpText('after', '\nExample:\n  gatec build model_qdq.onnx --pe 16x8 --w-buf 128K -o hw-out/mynet')
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nAlso writes report.html (gatec report).\n\nExample:\n  gatec build model_qdq.onnx --pe 16x8 --w-buf 128K -o hw-out/mynet')
   .action(async (model: string, opts: BuildOptions) => buildCommand(model, opts));
 
 program

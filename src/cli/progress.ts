@@ -10,6 +10,7 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Starts (or restarts) a step: `total` units, `phase` shown beside the bar. */
   start(total: number, phase: string): void;
+  /** Moves the bar, starting it when it is not running (then total and phase are needed). */
   update(done: number, total?: number, phase?: string): void;
   increment(by?: number): void;
   stop(): void;
@@ -49,7 +50,11 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
       running = true;
     },
     update(done, total, phase) {
-      if (!running) return;
+      if (!running) {
+        if (total === undefined || phase === undefined) return;
+        bar.start(Math.max(1, total), 0, { phase });
+        running = true;
+      }
       if (total !== undefined) bar.setTotal(Math.max(1, total));
       bar.update(done, phase !== undefined ? { phase } : {});
     },
@@ -65,14 +70,7 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
 
 /** The onProgress(done, total, phase) callback of a library function, drawing on `p`. */
 export function progressCallback(p: Progress): (done: number, total: number, phase: string) => void {
-  let phase: string | undefined;
-  return (done, total, next) => {
-    if (next !== phase) {
-      p.start(total, next);
-      phase = next;
-    }
-    p.update(done, total);
-  };
+  return (done, total, phase) => p.update(done, total, phase);
 }
 
 /** Runs `work` as one step of `total` units under a bar that always stops, error or not. */

@@ -7,9 +7,11 @@ import { badInput } from '../../errors.js';
 import { readInputData } from '../../frontend/data.js';
 import { loadModel } from '../../frontend/load.js';
 import { writeReportHtml } from '../../report/html.js';
+import { createProgress, progressCallback } from '../progress.js';
 
 export interface BuildOptions extends EngineCliOptions {
   output: string;
+  quiet?: boolean;
   arch?: string;
   target?: string;
   calib?: string;
@@ -41,7 +43,13 @@ export async function buildCommand(path: string, opts: BuildOptions): Promise<vo
   if (opts.reuse !== undefined || opts.reusePerLayer !== undefined) throw badInput('--reuse', 'reuse factors apply to --arch spatial');
   // Hardware options are checked before the (possibly slow) import.
   const config = engineConfigFromCli(opts);
-  const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating);
+  const progress = createProgress('gatec build', opts);
+  let model;
+  try {
+    model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating, progressCallback(progress));
+  } finally {
+    progress.stop();
+  }
   const { name, compilation } = await buildEngine(model, config, opts.output, path, { targets, ...(opts.part !== undefined ? { part: opts.part } : {}) });
   const { report } = compilation;
   await writeReportHtml(opts.output);

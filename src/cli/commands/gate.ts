@@ -1,7 +1,8 @@
-import cliProgress from 'cli-progress';
 import { badInput } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
 import { loadModel } from '../../frontend/load.js';
+import type { Model } from '../../ir/types.js';
+import { createProgress, progressCallback } from '../progress.js';
 import { writeModel } from '../../ir/serialize.js';
 import { validateModel } from '../../ir/validate.js';
 import { searchGating, type GateSearch } from '../../passes/gate.js';
@@ -108,17 +109,16 @@ export async function gateCommand(path: string, opts: GateOptions): Promise<void
   const data = await readInputData(opts.calib);
   const labels = data.labels;
   if (!labels) throw badInput(opts.calib, 'gatec gate needs "labels" (one class per input) to measure top-1 accuracy');
-  const model = await loadModel(path, data);
+  const progress = createProgress('gating search', opts);
+  const onProgress = progressCallback(progress);
+  let model: Model;
+  try {
+    model = await loadModel(path, data, undefined, onProgress);
+  } finally {
+    progress.stop();
+  }
   checkInputShape(data, model.tensors.find((t) => t.name === model.inputs[0])!.shape, path);
 
-  const showBar = process.stdout.isTTY === true && !opts.quiet && !opts.json;
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { format: 'gating search [{bar}] {percentage}% | {phase}', clearOnComplete: true, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  bar?.start(1, 0, { phase: 'baseline' });
   let search: GateSearch;
   try {
     search = searchGating(
@@ -129,19 +129,12 @@ export async function gateCommand(path: string, opts: GateOptions): Promise<void
         targetSkip,
         maxDrop,
         ...(layers ? { layers } : {}),
-        ...(bar
-          ? {
-              onProgress: (done: number, total: number, phase: string) => {
-                bar.setTotal(total);
-                bar.update(done, { phase });
-              },
-            }
-          : {}),
+        onProgress,
       },
       path,
     );
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   validateModel(search.model, opts.output ?? path);
   if (opts.output) await writeFileAtomic(opts.output, writeModel(search.model));

@@ -1,7 +1,8 @@
-import cliProgress from 'cli-progress';
 import { badInput } from '../../errors.js';
 import { checkInputShape, readInputData } from '../../frontend/data.js';
 import { loadModel } from '../../frontend/load.js';
+import type { Model } from '../../ir/types.js';
+import { createProgress, progressCallback } from '../progress.js';
 import type { Block } from '../../golden/zero-blocks.js';
 import { writeModel } from '../../ir/serialize.js';
 import { MAX_ZERO_BLOCK_EPSILON, validateModel } from '../../ir/validate.js';
@@ -145,34 +146,26 @@ export async function sparsityCommand(path: string, opts: SparsityOptions): Prom
   const data = await readInputData(opts.calib);
   const labels = data.labels;
   if (!labels) throw badInput(opts.calib, 'gatec sparsity needs "labels" (one class per input) to measure top-1 accuracy');
-  const model = await loadModel(path, data);
+  const progress = createProgress('zero-block search', opts);
+  const onProgress = progressCallback(progress);
+  let model: Model;
+  try {
+    model = await loadModel(path, data, undefined, onProgress);
+  } finally {
+    progress.stop();
+  }
   checkInputShape(data, model.tensors.find((t) => t.name === model.inputs[0])!.shape, path);
 
-  const showBar = process.stdout.isTTY === true && !opts.quiet && !opts.json;
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { format: 'zero-block search [{bar}] {percentage}% | {phase}', clearOnComplete: true, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  bar?.start(1, 0, { phase: 'measure' });
   let search: ZeroBlockSearch;
   try {
     search = searchZeroBlocks(model, { inputs: data.inputs, labels }, {
       maxDrop,
       blocks,
       epsilons,
-      ...(bar
-        ? {
-            onProgress: (done: number, total: number, phase: string) => {
-              bar.setTotal(total);
-              bar.update(done, { phase });
-            },
-          }
-        : {}),
+      onProgress,
     });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   validateModel(search.model, opts.output ?? path);
   if (opts.output) await writeFileAtomic(opts.output, writeModel(search.model));

@@ -20,11 +20,12 @@ export function quantFromRange(min: number, max: number): Quantization {
  * Post-training calibration: runs the float graph on the calibration inputs and gives every
  * layer-boundary tensor (the input and each group's output) min/max quantization parameters.
  */
-export function calibrate(g: Graph, groups: NodeGroup[], samples: Float64Array[]): Map<string, Quantization> {
+export function calibrate(g: Graph, groups: NodeGroup[], samples: Float64Array[], onProgress?: (done: number, total: number, phase: string) => void): Map<string, Quantization> {
   const needed = [g.input.name, ...groups.filter((x) => !(inheritsQuant(x.main.op) && x.fused.length === 0)).map((x) => x.output)];
   const min = new Map<string, number>(needed.map((t) => [t, Infinity]));
   const max = new Map<string, number>(needed.map((t) => [t, -Infinity]));
-  for (const s of samples) {
+  for (const [i, s] of samples.entries()) {
+    onProgress?.(i, samples.length, 'calibration');
     const values = runFloat(g, s);
     for (const t of needed) {
       const data = values.get(t)!.data;

@@ -20,6 +20,8 @@ export interface ImportOptions {
   calib?: InputData;
   /** Gating from training (docs/gating.md), converted through BN folding and quantization. */
   gating?: GatingSidecar;
+  /** Calibration progress (the float graph runs once per calibration input). */
+  onProgress?: (done: number, total: number, phase: string) => void;
 }
 
 export interface Imported {
@@ -60,7 +62,7 @@ export function importGraph(raw: Graph, opts: ImportOptions = {}): Imported {
     if (opts.calib.shape.join(',') !== want.join(',')) {
       throw badInput(opts.calib.file, `input shape [${opts.calib.shape.join(',')}] does not match model input [${want.join(',')}]`);
     }
-    for (const [t, q] of calibrate(g, groups, opts.calib.inputs)) g.quant.set(t, q);
+    for (const [t, q] of calibrate(g, groups, opts.calib.inputs, opts.onProgress)) g.quant.set(t, q);
     format = 'fp32-ptq';
   }
   const name = basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
