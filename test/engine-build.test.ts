@@ -78,7 +78,7 @@ describe('gatec build output directory', () => {
     expect(core).toMatch(/sim:\n    default_tool: verilator/);
     expect(core).toMatch(/synth:\n    default_tool: yosys/);
     const ys = readFileSync(join(out, 'synth.ys'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-    expect(ys).toEqual([...rtl.map((f) => `read_verilog -sv ${f}`), 'synth_xilinx -top my_net_v2_top', 'stat']);
+    expect(ys).toEqual([...rtl.map((f) => `read_verilog -sv ${f}`), 'synth_xilinx -top my_net_v2_top', 'tee -o synth-stat.txt stat']);
 
     // mem/: the program at 0, then weights and params; map.json exactly as specified.
     const image = readFileSync(join(out, 'mem', 'dram.bin'));
