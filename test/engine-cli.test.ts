@@ -73,7 +73,7 @@ describe('gatec build', () => {
     },
     { name: 'bus width', args: () => ['build', digits, '--bus-bytes', '24', '-o', out()], code: 1, message: '--bus-bytes: the bus width must be a power of two in 4..64' },
     { name: 'unknown architecture', args: () => ['build', digits, '--arch', 'gpu', '-o', out()], code: 1, message: "--arch: unknown architecture 'gpu' (expected engine or spatial)" },
-    { name: 'spatial architecture', args: () => ['build', digits, '--arch', 'spatial', '-o', out()], code: 2, message: '--arch: the spatial architecture is not implemented yet (use --arch engine)' },
+    { name: 'spatial reuse factor', args: () => ['build', digits, '--arch', 'spatial', '--reuse', '0', '-o', out()], code: 1, message: '--reuse: reuse factor must be an integer in 1..65536, got 0' },
     { name: 'FPGA part', args: () => ['build', digits, '--target', 'hls', '--part', 'xc 7', '-o', out()], code: 1, message: "--part: not an FPGA part name: 'xc 7'" },
     {
       name: 'concat input at a partial word',

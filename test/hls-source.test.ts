@@ -84,9 +84,9 @@ describe.each(CONFIGS)('HLS kernel source (%s configuration)', (_, config) => {
     expect(kernelCode).not.toMatch(/\bstd::/);
     expect(kernelCode).not.toMatch(/\b(vector|map|list|deque|string|unique_ptr|shared_ptr|function)\s*</);
     expect(kernelCode).not.toMatch(/\b(printf|fprintf|puts|exit|abort|assert|throw|try|catch)\b/);
-    // headers: <cstdint>, Vitis' own <ap_int.h> (only under __SYNTHESIS__/GATEC_VITIS), the kernel's own
+    // headers: <cstdint>, Vitis' own <ap_int.h>, <ap_axi_sdata.h>, <hls_stream.h> (only under __SYNTHESIS__/GATEC_VITIS), the kernel's own
     const includes = [...[k.cpp, k.h, k.compat].join('\n').replace(/\/\/.*$/gm, '').matchAll(/#include\s+([<"][^>"]*[>"])/g)].map((m) => m[1]);
-    expect(new Set(includes)).toEqual(new Set(['<cstdint>', '<ap_int.h>', '"gatec_hls_compat.h"', '"src.h"']));
+    expect(new Set(includes)).toEqual(new Set(['<cstdint>', '<ap_axi_sdata.h>', '<ap_int.h>', '<hls_stream.h>', '"gatec_hls_compat.h"', '"src.h"']));
   });
 
   it('has no recursion', () => {

@@ -3,11 +3,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { writeDirAtomic } from '../../src/cli/atomic-write.js';
-import { unsupported } from '../../src/errors.js';
 import { writeModel } from '../../src/ir/serialize.js';
 import type { Model } from '../../src/ir/types.js';
 import { TEMPLATES_DIR, verilogName, type OutputFile } from '../engine/build.js';
-import { spatialHlsFiles } from './hls.js';
+import { spatialHlsFiles, type SpatialHlsOptions } from './hls.js';
 import { planSpatial, type SpatialPlan } from './plan.js';
 import { planResources, type SpatialResources } from './resources.js';
 import type { ReuseConfig } from './reuse.js';
@@ -100,7 +99,7 @@ function report(model: Model, comp: SpatialCompilation, top: string, targets: Sp
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 /** Every file of hw-out/<name>/ for the spatial architecture, byte-identical for equal inputs. */
-export function spatialFiles(model: Model, comp: SpatialCompilation, name: string, targets: SpatialTarget[], part?: string): OutputFile[] {
+export function spatialFiles(model: Model, comp: SpatialCompilation, name: string, targets: SpatialTarget[], hls: SpatialHlsOptions = {}): OutputFile[] {
   const top = `${name}_top`;
   const files: OutputFile[] = [];
   if (targets.includes('rtl')) {
@@ -108,7 +107,7 @@ export function spatialFiles(model: Model, comp: SpatialCompilation, name: strin
     files.push(...rtl, { path: 'tb/harness.cpp', data: readFileSync(join(TEMPLATES_DIR, 'spatial/tb/harness.cpp'), 'utf8') });
     files.push({ path: 'files.f', data: rtl.map((f) => `${f.path}\n`).join('') });
   }
-  if (targets.includes('hls')) files.push(...spatialHlsFiles(comp.plan, name, part));
+  if (targets.includes('hls')) files.push(...spatialHlsFiles(comp.plan, name, hls));
   files.push({ path: 'report.json', data: json(report(model, comp, top, targets)) }, { path: 'model.gir.json', data: writeModel(model) });
   return files;
 }
@@ -135,10 +134,9 @@ export interface SpatialBuild {
   compilation: SpatialCompilation;
 }
 
-export async function buildSpatial(model: Model, reuse: ReuseConfig, outDir: string, source: string, targets: SpatialTarget[], part?: string): Promise<SpatialBuild> {
-  if (targets.includes('hls')) throw unsupported('--target', 'the HLS C++ target of the spatial architecture is not implemented yet (use --target rtl)');
+export async function buildSpatial(model: Model, reuse: ReuseConfig, outDir: string, source: string, targets: SpatialTarget[], hls: SpatialHlsOptions = {}): Promise<SpatialBuild> {
   const name = verilogName(outDir);
   const compilation = compileSpatial(model, reuse, source);
-  await writeDirAtomic(outDir, spatialFiles(model, compilation, name, targets, part), isBuild);
+  await writeDirAtomic(outDir, spatialFiles(model, compilation, name, targets, hls), isBuild);
   return { dir: outDir, name, compilation };
 }

@@ -64,7 +64,10 @@ async function buildSpatialCommand(path: string, opts: BuildOptions, targets: En
   const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined);
   const file = opts.reusePerLayer;
   const reuse = reuseFromCli(model, opts.reuse, file, file === undefined ? undefined : await readJsonFile(file));
-  const { name, compilation } = await buildSpatial(model, reuse, opts.output, path, targets, opts.part);
+  const clockMhz = opts.clockMhz === undefined ? undefined : Number(opts.clockMhz);
+  if (clockMhz !== undefined && !(clockMhz > 0 && Number.isFinite(clockMhz))) throw badInput('--clock-mhz', `expected a positive number, got '${opts.clockMhz}'`);
+  const hls = { ...(opts.part !== undefined ? { part: opts.part } : {}), ...(clockMhz !== undefined ? { clockMhz } : {}) };
+  const { name, compilation } = await buildSpatial(model, reuse, opts.output, path, targets, hls);
   const { resources: r, timing: t } = compilation;
   console.error(
     `wrote ${opts.output} (${name}_top, spatial): ${compilation.plan.stages.length} stages, latency ${t.latency} cycles, interval ${t.interval} cycles; ` +
