@@ -12,7 +12,9 @@ async function help(...args: string[]): Promise<string> {
 describe('gatec --help', () => {
   it('has an example for every command', async () => {
     const top = await help();
-    const commands = [...top.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(top).toMatch(/\nExample:\n {2}gatec build /);
+    const list = top.slice(top.indexOf('Commands:'), top.indexOf('\nExample:'));
+    const commands = [...list.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
     expect(commands).toEqual(expect.arrayContaining(['inspect', 'import', 'run', 'sparsity', 'gate', 'prune', 'build', 'sim', 'csim', 'report']));
     const texts = await Promise.all(commands.map(async (c) => [c, await help(c)] as const));
     for (const [c, text] of texts) {

@@ -18,7 +18,11 @@ program
   .description('Compile quantized, pruned, channel-gated ONNX networks into work-skipping Verilog and HLS C++')
   .version('0.1.0')
   .exitOverride()
-  .showHelpAfterError(false);
+  .showHelpAfterError(false)
+  .addHelpText(
+    'after',
+    '\nExample:\n  gatec build model_qdq.onnx -o hw-out/mynet && gatec sim hw-out/mynet --inputs data.json   # then open hw-out/mynet/report.html',
+  );
 
 program
   .command('inspect')
