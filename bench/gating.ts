@@ -23,26 +23,38 @@ import { printRows, time } from './common.js';
  */
 const SAMPLES = Number(process.env['GATEC_GATING_SAMPLES'] ?? 20);
 
-async function models(): Promise<{ label: string; dense: Model; gated: Model; test: Awaited<ReturnType<typeof readInputData>> }> {
+interface BenchModels {
+  label: string;
+  /** the gated network's graph without its gating: same weights, the dense engine schedule */
+  dense: Model;
+  gated: Model;
+  /** the accuracy reference: the network trained without gating (the gated graph itself when none) */
+  baseline: Model;
+  test: Awaited<ReturnType<typeof readInputData>>;
+}
+
+async function models(): Promise<BenchModels> {
   const onnx = join(OWN, 'fashion_gated_fp32.onnx');
-  const sidecar = join(OWN, 'fashion_gated_gating.json');
+  const sidecar = join(OWN, 'fashion_gating.json');
   if (existsSync(onnx) && existsSync(sidecar)) {
     const calib = await readInputData(join(OWN, 'fashion_calib.json'));
+    const dense = await loadModel(onnx, calib);
     return {
       label: 'Fashion-MNIST CGNet (trained with gating)',
-      dense: await loadModel(onnx, calib),
+      dense,
       gated: await loadModel(onnx, calib, sidecar),
+      baseline: await loadModel(join(OWN, 'fashion_plain_fp32.onnx'), calib),
       test: await readInputData(join(OWN, 'fashion_test.json')),
     };
   }
   const dense = await loadModel(join(OWN, 'mnist_plain_qdq.onnx'));
   const calib = await readInputData(join(OWN, 'mnist_calib.json'));
   const search = searchGating(dense, { inputs: calib.inputs, labels: calib.labels! }, { base: 0.25, targetSkip: 0.8, maxDrop: 2 }, 'mnist_plain_qdq.onnx');
-  return { label: 'MNIST plain CNN, gatec gate (base 0.25, target skip 0.8, 2 points)', dense, gated: search.model, test: await readInputData(join(OWN, 'mnist_test.json')) };
+  return { label: 'MNIST plain CNN, gatec gate (base 0.25, target skip 0.8, 2 points)', dense, gated: search.model, baseline: dense, test: await readInputData(join(OWN, 'mnist_test.json')) };
 }
 
 export async function benchGating(): Promise<void> {
-  const { label, dense, gated, test } = await models();
+  const { label, dense, gated, baseline, test } = await models();
   const [oc, ic] = (process.env['GATEC_GATING_PE'] ?? '8x8').split('x').map(Number) as [number, number];
   const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, peOc: oc, peIc: ic, dramBytesPerCycle: 64 };
   const work = await mkdtemp(join(tmpdir(), 'gatec-bench-gating-'));
@@ -60,7 +72,7 @@ export async function benchGating(): Promise<void> {
   let macsExec = 0;
   const perLayer = new Map<string, { dense: number; executed: number; cin: number; cout: number }>();
   test.inputs.forEach((x, s) => {
-    const rd = runGolden(dense, x);
+    const rd = runGolden(baseline, x);
     const rg = runGolden(gated, x);
     if (argmaxOf(rd.outputsInt[0]!) === labels[s]) accDense++;
     if (argmaxOf(rg.outputsInt[0]!) === labels[s]) accGated++;
@@ -100,7 +112,7 @@ export async function benchGating(): Promise<void> {
   const bytes = (r: typeof d.value) => r.samples.reduce((a, s) => a + s.dramBytes.read + s.dramBytes.write, 0) / SAMPLES;
   const cyc = (r: typeof d.value) => r.samples.reduce((a, s) => a + s.cycles, 0) / SAMPLES;
   rows.push(
-    [`top-1 (golden int8, ${test.inputs.length} test samples)`, `ungated ${((100 * accDense) / test.inputs.length).toFixed(1)}%, gated ${((100 * accGated) / test.inputs.length).toFixed(1)}%`],
+    [`top-1 (golden int8, ${test.inputs.length} test samples)`, `ungated baseline ${((100 * accDense) / test.inputs.length).toFixed(1)}%, gated ${((100 * accGated) / test.inputs.length).toFixed(1)}%`],
     ['gated convs: MACs per sample', `${(macsDense / SAMPLES).toFixed(0)} -> ${(macsExec / SAMPLES).toFixed(0)} (${(macsDense / macsExec).toFixed(2)}x)`],
     ['DRAM bytes per inference (measured)', `${bytes(d.value).toFixed(0)} -> ${bytes(g.value).toFixed(0)} (${(100 * (1 - bytes(g.value) / bytes(d.value))).toFixed(1)}% less)`],
     ['whole network cycles', `${cyc(d.value).toFixed(0)} -> ${cyc(g.value).toFixed(0)} (${(cyc(d.value) / cyc(g.value)).toFixed(2)}x)`],
