@@ -110,6 +110,29 @@ describe('report.html', () => {
     await page.close();
   });
 
+  it('draws a spatial build: stages, multipliers, DSP and LUT per stage as report.json has them', async () => {
+    const sp = join(dir, 'sp');
+    const b = await gatec('build', sharedModel('digits8_qdq'), '--arch', 'spatial', '--reuse', '8', '-o', sp);
+    expect(b.exitCode, b.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(sp, 'report.json'), 'utf8')) as { layers: { name: string; multipliers: number; resources: { dsp: number; lut: number } }[] };
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(join(sp, 'report.html')).href);
+    await page.waitForSelector('body[data-rendered], body[data-render-error]', { timeout: 30_000 });
+    expect(await page.evaluate(() => document.body.getAttribute('data-render-error'))).toBeNull();
+    expect(await page.evaluate(() => document.body.getAttribute('data-rendered'))).toBe('4');
+    type Datum = { layer: string; kind: string; value: number };
+    const data = (id: string): Promise<Datum[]> =>
+      page.evaluate((i) => (window as unknown as { gatecViews: Record<string, { data(n: string): unknown[] }> }).gatecViews[i]!.data(i), id) as Promise<Datum[]>;
+    const dsp = await data('dsp');
+    const lut = await data('lut');
+    for (const l of report.layers) {
+      if (l.multipliers > 0) expect(dsp.find((d) => d.layer === l.name && d.kind === 'DSP48E1')?.value).toBe(l.resources.dsp);
+      expect(lut.find((d) => d.layer === l.name && d.kind === 'LUT')?.value).toBe(l.resources.lut);
+    }
+    expect(await page.evaluate(() => document.querySelectorAll('#layers tbody tr').length)).toBe(report.layers.length);
+    await page.close();
+  });
+
   it('is byte-identical when written again from the same report.json', async () => {
     const before = readFileSync(join(hw, 'report.html'));
     const r = await gatec('report', hw);

@@ -155,7 +155,7 @@ program
 
 program
   .command('report')
-  .description('write report.html of an engine build: layer table, plots of MACs, DRAM bytes and cycles, zero-block maps, gating, resources, accuracy')
+  .description('write report.html of a build: layer table, plots of MACs, DRAM bytes and cycles, zero-block maps, gating, resources, accuracy (engine); stages and their cost (spatial)')
   .argument('<hw-out/name>', 'output directory of gatec build (gatec sim / csim add the measured figures)')
   .option('--quiet', 'do not print the file written')
   .addHelpText('after', '\nThe page is self-contained (plotting library inlined): open it from disk, no network needed.\n\nExample:\n  gatec report hw-out/mynet && xdg-open hw-out/mynet/report.html')

@@ -6,6 +6,8 @@ import { writeFileAtomic } from '../cli/atomic-write.js';
 import { formatCount } from '../cli/format.js';
 import { gatingSpecs, layerBars, zeroMapSpec, type NamedSpec } from './specs.js';
 import { vegaScripts } from './vega.js';
+import { hwArch } from '../sim/spatial-sim.js';
+import { spatialView } from './spatial-view.js';
 import { reportView, type ReportView } from './view.js';
 
 /**
@@ -14,8 +16,12 @@ import { reportView, type ReportView } from './view.js';
  * report.json, model.gir.json and synth-stat.txt: nothing in it depends on the time or the host.
  */
 
+const templateFile = (name: string): string => readFileSync(join(TEMPLATES_DIR, 'report', name), 'utf8');
+
 function helpers(): typeof Handlebars {
   const h = Handlebars.create();
+  // The licenses, the data, the inlined library and the embedding script: the same on every page.
+  h.registerPartial('footer', templateFile('footer.hbs'));
   h.registerHelper('count', (n: number) => formatCount(n));
   h.registerHelper('fixed', (n: number, digits: number) => Number(n).toFixed(digits));
   h.registerHelper('pct', (x: number) => `${(100 * x).toFixed(1)}%`);
@@ -26,7 +32,21 @@ function helpers(): typeof Handlebars {
   return h;
 }
 
-let template: HandlebarsTemplateDelegate | undefined;
+let hb: typeof Handlebars | undefined;
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+function template(name: string): HandlebarsTemplateDelegate {
+  hb ??= helpers();
+  let t = compiled.get(name);
+  if (!t) {
+    t = hb.compile(templateFile(name));
+    compiled.set(name, t);
+  }
+  return t;
+}
+
+/** JSON inside <script>: no '<' may start a tag there. */
+const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
 function plots(v: ReportView): NamedSpec[] {
   const sim = v.simulation;
@@ -51,8 +71,23 @@ function accuracyRows(v: ReportView): { what: string; value: number }[] {
 }
 
 export async function renderReportHtml(hwDir: string): Promise<string> {
+  return (await hwArch(hwDir)) === 'spatial' ? renderSpatial(hwDir) : renderEngine(hwDir);
+}
+
+async function renderSpatial(hwDir: string): Promise<string> {
+  const v = await spatialView(hwDir);
+  const plots = [
+    layerBars('macs', 'MACs per stage: dense vs on non-zero weights', v.macs, 'MACs', ['dense', 'non-zero weights']),
+    layerBars('dsp', 'multipliers and DSP48E1 per stage (estimate)', v.dsp, 'count', ['multipliers', 'DSP48E1']),
+    layerBars('lut', 'LUT and FF per stage (estimate)', v.lut, 'count', ['LUT', 'FF']),
+    layerBars('cycles', 'cycles per sample per stage (predicted; the slowest sets the interval)', v.cycles, 'cycles', ['predicted']),
+  ];
+  const data = { name: v.name, arch: 'spatial', layers: v.layers, report: v.report, specs: plots };
+  return template('spatial.html.hbs')({ ...v, plots, css: templateFile('report.css'), scripts: vegaScripts(), dataJson: scriptJson(data) });
+}
+
+async function renderEngine(hwDir: string): Promise<string> {
   const v = await reportView(hwDir);
-  template ??= helpers().compile(readFileSync(join(TEMPLATES_DIR, 'report', 'report.html.hbs'), 'utf8'), { strict: false });
   const sim = v.simulation;
   const bars = plots(v);
   const zeroMaps = sim?.golden.zeroMaps ?? [];
@@ -61,8 +96,9 @@ export async function renderReportHtml(hwDir: string): Promise<string> {
   const pruned = v.layers.some((l) => l.pruned !== undefined);
   // The page's data: everything it shows, for tools and the browser test (`window.gatecReport`).
   const data = { name: v.name, layers: v.layers, macs: v.macs, dramBytes: v.dramBytes, cycles: v.cycles, resources: v.resources, simulation: sim ?? null, specs };
-  return template({
+  return template('report.html.hbs')({
     ...v,
+    css: templateFile('report.css'),
     plots: bars,
     zeroMaps,
     gating,
@@ -71,8 +107,7 @@ export async function renderReportHtml(hwDir: string): Promise<string> {
       ? 'Accuracy before pruning is not known here: the IR holds the pruned weights (gatec prune prints it before and after).'
       : 'Accuracy of the golden model and of the hardware on the simulated samples.',
     scripts: vegaScripts(),
-    // JSON inside <script>: no '<' may start a tag there.
-    dataJson: JSON.stringify(data).replace(/</g, '\\u003c'),
+    dataJson: scriptJson(data),
   });
 }
 

@@ -69,6 +69,7 @@ async function buildSpatialCommand(path: string, opts: BuildOptions, targets: En
   const hls = { ...(opts.part !== undefined ? { part: opts.part } : {}), ...(clockMhz !== undefined ? { clockMhz } : {}) };
   const { name, compilation } = await buildSpatial(model, reuse, opts.output, path, targets, hls);
   const { resources: r, timing: t } = compilation;
+  await writeReportHtml(opts.output);
   console.error(
     `wrote ${opts.output} (${name}_top, spatial): ${compilation.plan.stages.length} stages, latency ${t.latency} cycles, interval ${t.interval} cycles; ` +
       `predicted ${r.dsp} DSP48E1, ${r.lut} LUT, ${r.ff} FF, ${r.bram18} BRAM18`,
