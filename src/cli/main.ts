@@ -53,6 +53,7 @@ program
   .option('--gating <gating.json>', 'channel gating from training for an .onnx model (docs/gating.md)')
   .option('--float', 'run the float reference executor on the ONNX graph instead')
   .option('--json', 'print one JSON object: outputs, outputsInt, top1, macs, sparsity, gating')
+  .option('--quiet', 'no progress bar')
   .addHelpText('after', '\nExample:\n  gatec run model_qdq.onnx --inputs data.json --json')
   .action(async (model: string, opts: RunOptions) => runCommand(model, opts));
 

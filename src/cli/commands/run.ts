@@ -6,8 +6,10 @@ import { annotatedGraph, readOnnxGraph } from '../../frontend/onnx/import.js';
 import { modelMacs } from '../../golden/macs.js';
 import { argmax, runGolden } from '../../golden/run.js';
 import type { GatingResult } from '../../golden/gating.js';
+import type { Model } from '../../ir/types.js';
 import type { SparsityResult } from '../../golden/zero-blocks.js';
 import { table } from '../format.js';
+import { createProgress, progressCallback } from '../progress.js';
 
 export interface RunOptions {
   inputs: string;
@@ -15,6 +17,7 @@ export interface RunOptions {
   calib?: string;
   gating?: string;
   float?: boolean;
+  quiet?: boolean;
 }
 
 interface SampleResult {
@@ -76,11 +79,20 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
   if (opts.float) {
     results = await floatResults(path, data);
   } else {
-    const model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating);
+    // Calibration of an fp32 model and the golden runs, under one progress bar; it stops before any output.
+    const progress = createProgress('gatec run', opts);
+    const onProgress = progressCallback(progress);
+    let model: Model;
+    try {
+      model = await loadModel(path, opts.calib ? await readInputData(opts.calib) : undefined, opts.gating, onProgress);
+    } finally {
+      progress.stop();
+    }
     const inShape = model.tensors.find((t) => t.name === model.inputs[0])!.shape;
     checkInputShape(data, inShape, path);
     const inElements = inShape.reduce((a, b) => a * b, 1);
-    results = data.inputs.map((x) => {
+    results = data.inputs.map((x, i) => {
+      onProgress(i, data.inputs.length, 'golden model');
       const r = runGolden(model, x);
       return {
         outputs: Array.from(r.outputs[0]!),
@@ -90,6 +102,7 @@ export async function runCommand(path: string, opts: RunOptions): Promise<void> 
         ...(r.gating ? { gating: r.gating } : {}),
       };
     });
+    progress.stop();
     const dense = modelMacs(model).reduce((a, l) => a + l.macs, 0);
     // With zero-block skipping, executed MACs vary per sample: the mean, as gatec sim reports.
     sparsity = results.every((r) => r.sparsity) ? results.map((r) => r.sparsity!) : undefined;
