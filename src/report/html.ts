@@ -64,7 +64,7 @@ function accuracyRows(v: ReportView): { what: string; value: number }[] {
   const sim = v.simulation;
   if (!sim) return [];
   const rows: { what: string; value: number }[] = [];
-  if (sim.golden.accuracy?.ungated !== undefined) rows.push({ what: 'golden model, gating removed (before gating)', value: sim.golden.accuracy.ungated });
+  if (sim.golden.accuracy?.ungated !== undefined) rows.push({ what: 'golden model, every gate on (gating removed)', value: sim.golden.accuracy.ungated });
   if (sim.golden.accuracy) rows.push({ what: 'golden model (as built)', value: sim.golden.accuracy.golden });
   if (sim.accuracy !== undefined) rows.push({ what: `hardware (gatec ${sim.backend})`, value: sim.accuracy });
   return rows;
@@ -103,9 +103,13 @@ async function renderEngine(hwDir: string): Promise<string> {
     zeroMaps,
     gating,
     accuracy: accuracyRows(v),
-    accuracyNote: pruned
-      ? 'Accuracy before pruning is not known here: the IR holds the pruned weights (gatec prune prints it before and after).'
-      : 'Accuracy of the golden model and of the hardware on the simulated samples.',
+    accuracyNote: [
+      'Top-1 of the golden model and of the hardware on the simulated samples.',
+      ...(sim?.golden.accuracy?.ungated !== undefined
+        ? ['With every gate on, the model is the one gatec gate started from; a model trained with its gates (CGNet, --gating) was not trained to run that way, so its baseline is the separately trained plain model.']
+        : []),
+      ...(pruned ? ['Accuracy before pruning is not known here: the IR holds the pruned weights (gatec prune prints it before and after).'] : []),
+    ].join(' '),
     scripts: vegaScripts(),
     dataJson: scriptJson(data),
   });
