@@ -159,16 +159,19 @@ describe('what the requantization unit cannot hold', () => {
     g.gating = { baseChannels: 4, threshold: new Int32Array(8) };
     const img = convWeightImage(g, 8, config, w, 'm');
     const L = config.peIc;
-    const nb = Math.ceil(4 / L);
-    const jr = Math.floor(4 / L);
     const taps = g.kernel[0] * g.kernel[1];
+    const nciw = Math.ceil(8 / L);
+    // packed streams: 4 base bytes per tap, then nciw*L - 4 rest bytes per tap
+    const gstride = Math.ceil((taps * 4) / L);
+    const restWords = Math.ceil((taps * (nciw * L - 4)) / L);
     expect(img.gate).toEqual({
-      nb,
-      jr,
-      nr: Math.ceil(8 / L) - jr,
-      gstride: taps * nb,
-      crest: Math.ceil((taps * (Math.ceil(8 / L) - jr)) / config.peOc),
-      restWord0: img.groups * taps * nb,
+      nb: Math.ceil(4 / L),
+      jr: Math.floor(4 / L),
+      kmod: 4 % L,
+      gstride,
+      restWords,
+      crest: Math.ceil(restWords / config.peOc),
+      restWord0: img.groups * gstride,
     });
     // two parameter rows per group: the dense ones, then thresholds - bias and the below flags
     expect(img.params.length).toBe(2 * img.groups * w.wp);

@@ -145,9 +145,13 @@ export interface ConvInstr extends Common, Window {
 export interface GateFields {
   /** base channel words per tap (h0 bits 15:8): words 0..nb-1 */
   nb: number;
-  /** whether word nb-1 mixes base and rest channels (h24 bit 13): the rest words start at nb - mixed */
-  mixed: boolean;
-  /** weight words per output channel's rest pass, ceil(kh*kw*(nciw - jr) / PeOc) (h8) */
+  /**
+   * base channels k modulo L (h24 bits 12:8, g0_lane's, which is 0 in gate mode): word nb-1 holds
+   * kmod base channels when it is not 0, and the rest channels of a tap start at word
+   * floor(k / L), lane kmod (h24 bit 13 repeats kmod != 0)
+   */
+  kmod: number;
+  /** weight words per output channel's rest pass, ceil(ceil(kh*kw*(nciw*L - k) / L) / PeOc) (h8) */
   crest: number;
   /** weight-buffer word of output channel 0's rest words (h20) */
   wr0: number;
@@ -294,7 +298,7 @@ const CONV_FIELDS: Field<ConvInstr>[] = [
   f('ncg_out', 23, 'u16', (i) => i.ncgOut),
   // h24: zp_in in the low byte, g0_lane in bits 12:8; h26: lo | hi << 8
   f('zp_in', 24, 's8lo', (i) => i.zpIn),
-  f('g0_lane', 24, 'lane5', (i) => i.g0Lane),
+  f('g0_lane', 24, 'lane5', (i) => (i.gate ? i.gate.kmod : i.g0Lane)),
   f('lo', 26, 's8lo', (i) => i.lo),
   f('hi', 26, 's8hi', (i) => i.hi),
   f('words_left', 27, 'u16', (i) => i.wordsLeft),
@@ -305,7 +309,7 @@ const CONV_FIELDS: Field<ConvInstr>[] = [
   f('skip', 0, 'bit6', (i) => (i.skip ? 1 : 0)),
   f('gate', 0, 'bit7', (i) => (i.gate ? 1 : 0)),
   f('gate_nb', 0, 'hi8', (i) => i.gate?.nb ?? 0),
-  f('gate_mixed', 24, 'bit13', (i) => (i.gate?.mixed ? 1 : 0)),
+  f('gate_mixed', 24, 'bit13', (i) => (i.gate && i.gate.kmod !== 0 ? 1 : 0)),
 ];
 
 const POOL_FIELDS: Field<PoolInstr>[] = [
@@ -559,7 +563,7 @@ export function instructionOf(d: DecodedInstruction): Instr {
       return { op: 'store', ...common, addr: f['addr']!, bytes: f['bytes']!, row: f['row']!, ...(zb ? { zb } : {}) };
     }
     case 'conv': {
-      const gate: GateFields | undefined = f['gate'] ? { nb: f['gate_nb']!, mixed: f['gate_mixed'] === 1, crest: f['ciw0_off']!, wr0: f['out_goff']! } : undefined;
+      const gate: GateFields | undefined = f['gate'] ? { nb: f['gate_nb']!, kmod: f['g0_lane']!, crest: f['ciw0_off']!, wr0: f['out_goff']! } : undefined;
       return {
         op: 'conv',
         ...common,

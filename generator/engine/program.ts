@@ -563,8 +563,8 @@ function gatedConvSteps(win: Window, placed: PlacedWeights, gate: GateImage, ctx
   if (2 * image.groups > c.paramRows) {
     throw unsupported(where, `a gated conv needs two parameter rows per group of ${c.peOc} output channels (${2 * image.groups}); --param-rows is ${c.paramRows}`);
   }
-  const baseWords = win.kh * win.kw * gate.nb;
-  const restWords = win.kh * win.kw * gate.nr;
+  const baseWords = gate.gstride;
+  const restWords = gate.restWords;
   if (Math.max(baseWords, restWords) > c.skipTaps) {
     throw unsupported(where, `a gated conv's pixel has ${baseWords} base and ${restWords} rest words; the receptive-field buffers hold ${c.skipTaps} each (--skip-taps)`);
   }
@@ -595,7 +595,7 @@ function gatedConvSteps(win: Window, placed: PlacedWeights, gate: GateImage, ctx
       ncgOut: win.ncgOut,
       cwStride: inCwStride(win, band),
       outCwStride: outCwStride(win, band),
-      gate: { nb: gate.nb, mixed: gate.jr < gate.nb, crest: gate.crest, wr0: gate.restWord0 },
+      gate: { nb: gate.nb, kmod: gate.kmod, crest: gate.crest, wr0: gate.restWord0 },
     };
     return { loads, computes: [conv], store: bandStore(win, band, place.outRow, w) };
   });

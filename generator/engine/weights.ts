@@ -33,17 +33,25 @@ export interface WeightImage {
   gate?: GateImage;
 }
 
-/** Gated conv weight layout: base words per group, then rest words per output channel. */
+/**
+ * Gated conv weight layout: base words per group, then rest words per output channel. The
+ * receptive field of a pixel is packed as two byte streams (docs/engine.md, "Channel gating"):
+ * the base channels of every tap side by side (tap t's channel c < k at byte t*k + c) and the
+ * rest channels (k .. nciw*L-1, padding lanes included: they hold the zero point) likewise, so a
+ * base count that is not a multiple of L costs no partial words per tap.
+ */
 export interface GateImage {
-  /** base channel words per tap: words 0..nb-1 of a pixel */
+  /** words of a tap that hold base channels: ceil(k / L) */
   nb: number;
-  /** first rest word of a tap: nb - 1 when word nb-1 mixes base and rest channels, else nb */
+  /** first word of a tap that holds rest channels: floor(k / L) */
   jr: number;
-  /** rest words per tap: nciw - jr */
-  nr: number;
-  /** base weight words per group: kh*kw*nb */
+  /** k % L: the lane where the rest channels of word jr start */
+  kmod: number;
+  /** base weight words per group (and base words of a pixel): ceil(kh*kw*k / L) */
   gstride: number;
-  /** weight words of one output channel's rest pass: ceil(kh*kw*nr / PeOc) */
+  /** rest words of a pixel: ceil(kh*kw*(nciw*L - k) / L) */
+  restWords: number;
+  /** weight words of one output channel's rest pass: ceil(restWords / PeOc) */
   crest: number;
   /** word of channel 0's rest section within the image: groups * gstride */
   restWord0: number;
@@ -191,11 +199,12 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
 /**
- * A gated conv (groups 1): the base section holds, per group, words `[ky][kx][j < nb]` with the
- * rest channels' weights zeroed; the rest section, per output channel c (padding channels
- * included, all zero), `crest` words whose row r, word i holds rest word `rt = i*PeOc + r` of the
- * channel's receptive field (tap `floor(rt / nr)`, channel word `jr + rt % nr`) with the base
- * channels' weights zeroed. Parameter rows: `groups` rows as for a dense conv, then `groups`
+ * A gated conv (groups 1): the base section holds, per group, `gstride` words of the packed base
+ * stream: byte `p = word*L + lane` of row r is `w[co0+r][ci = p % k][tap = floor(p / k)]`; the
+ * rest section, per output channel c (padding channels included, all zero), `crest` words whose
+ * row r, word i holds rest word `rt = i*PeOc + r` of the packed rest stream: byte
+ * `p = rt*L + lane` is channel `k + p % R` of tap `floor(p / R)` with `R = nciw*L - k` (0 for
+ * padding channels and bytes past the stream). Parameter rows: `groups` rows as for a dense conv, then `groups`
  * threshold rows: per channel at 8r int32 `threshold - bias` (clamped to int32: the hardware
  * compares the base sum before the bias) and at 8r+4 the below flag; padding channels int32 max
  * and below 0, never on.
@@ -211,9 +220,10 @@ function gatedConvWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: RowW
   const k = gating.baseChannels;
   const nb = ceilDiv(k, L);
   const jr = Math.floor(k / L);
-  const nr = nciw - jr;
-  const gstride = taps * nb;
-  const crest = ceilDiv(taps * nr, c.peOc);
+  const R = nciw * L - k;
+  const gstride = ceilDiv(taps * k, L);
+  const restWords = ceilDiv(taps * R, L);
+  const crest = ceilDiv(restWords, c.peOc);
   if (nb > 255) throw unsupported(where, `gated conv: ${nb} base channel words per tap exceed the 255 of the instruction`);
   const restWord0 = groups * gstride;
   const words = restWord0 + groups * c.peOc * crest;
@@ -223,24 +233,16 @@ function gatedConvWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: RowW
   for (let o = 0; o < co; o++) {
     const g = Math.floor(o / c.peOc);
     const r = o % c.peOc;
-    for (let t = 0; t < taps; t++) {
-      for (let j = 0; j < nb; j++) {
-        const word = g * gstride + t * nb + j;
-        for (let lane = 0; lane < L; lane++) {
-          const i = j * L + lane;
-          if (i < k) out[word * w.weightWord + r * L + lane] = W(o, i, t);
-        }
-      }
+    for (let p = 0; p < taps * k; p++) {
+      const word = g * gstride + Math.floor(p / L);
+      out[word * w.weightWord + r * L + (p % L)] = W(o, p % k, Math.floor(p / k));
     }
-    for (let rt = 0; rt < taps * nr; rt++) {
+    for (let p = 0; p < taps * R; p++) {
+      const i = k + (p % R);
+      if (i >= ci) continue;
+      const rt = Math.floor(p / L);
       const word = restWord0 + o * crest + Math.floor(rt / c.peOc);
-      const row = rt % c.peOc;
-      const t = Math.floor(rt / nr);
-      const j = jr + (rt % nr);
-      for (let lane = 0; lane < L; lane++) {
-        const i = j * L + lane;
-        if (i >= k && i < ci) out[word * w.weightWord + row * L + lane] = W(o, i, t);
-      }
+      out[word * w.weightWord + (rt % c.peOc) * L + (p % L)] = W(o, i, Math.floor(p / R));
     }
   }
   const dense = paramImage(l.bias, l.requant, groups, c, w);
@@ -266,6 +268,6 @@ function gatedConvWeightImage(l: ConvLayer, ci: number, c: EngineConfig, w: RowW
     taps,
     weights: out,
     params,
-    gate: { nb, jr, nr, gstride, crest, restWord0 },
+    gate: { nb, jr, kmod: k % L, gstride, restWords, crest, restWord0 },
   };
 }

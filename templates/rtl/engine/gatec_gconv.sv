@@ -1,9 +1,12 @@
 // Gate mode of the conv unit (CONV h0 bit 7, docs/engine.md "Channel gating"): a gated conv,
 // pixel by pixel. Per output pixel:
 //  - the load walker copies the pixel's receptive field from the in buffer into a receptive-field
-//    buffer (one word per cycle, padding taps as zero-point words): base words (0..nb-1 of each
-//    tap) into RFB, rest words (jr.. of each tap) into RFR, PeOc consecutive rest words per row.
-//    Both are double-buffered: the next pixel loads while this one computes.
+//    buffer (one word per cycle, padding taps as zero-point words), packing two byte streams: the
+//    base channels of consecutive taps side by side into RFB, and the rest channels likewise into
+//    RFR (PeOc consecutive rest words per row). A word's bytes land at any lane offset and may
+//    straddle two buffer words, so each buffer is two banks (even and odd words, or rows) that
+//    take one rotated copy of the word each, with byte enables. Both are double-buffered: the next
+//    pixel loads while this one computes.
 //  - base pass: every group's base taps in the dense way (one RFB word broadcast to all rows);
 //    at a group's last tap the gate unit compares each lane's base sum with its threshold and
 //    stores sum + bias, multiplier, shift and the gate bit in the accumulator RAM.
@@ -67,9 +70,16 @@ module gatec_gconv #(
   localparam int unsigned RW = (PeOc > 1) ? $clog2(PeOc) : 1;
   localparam int unsigned BW = (RfWords > 1) ? $clog2(RfWords) : 1;
   localparam int unsigned RestRows = (RfWords > PeOc) ? RfWords / PeOc : 1;
-  localparam int unsigned RRW = (RestRows > 1) ? $clog2(RestRows) : 1;
   localparam int unsigned EW = 32 + 15 + 6 + 1;
   localparam int unsigned GapW = $clog2(WordsPerPixel + 1);
+  localparam int unsigned LgL = $clog2(L);
+  localparam int unsigned LgP = $clog2(PeOc);
+  // byte positions in a packed stream, and lane counts 0..L
+  localparam int unsigned PW = BW + LgL + 2;
+  localparam int unsigned NW = LaneIdxWidth + 1;
+  // rows of one RFR bank per half (even rows in bank 0, odd rows in bank 1)
+  localparam int unsigned RBRows = (RestRows > 1) ? RestRows / 2 : 1;
+  localparam int unsigned LgRB = $clog2(RBRows);
 
   logic [15:0] h [32];
   always_comb begin
@@ -79,6 +89,7 @@ module gatec_gconv #(
   // ---------------------------------------------------------------- instruction fields
   logic [15:0] img_h_q, img_w_q, in_pitch_q, ncg_in_q, nciw_q, oy_cnt_q, out_w_q;
   logic [7:0]  kh_q, kw_q, sw_q, sh_q, pl_q, nb_q, jr_q;
+  logic [LaneIdxWidth-1:0] kmod_q;
   logic [15:0] gstride_q, ng_q, pb0_q, out_pitch_q, ncg_out_q, pitch_sh_q, ncg_sw_q;
   logic [15:0] cw_stride_q, out_cw_stride_q, crest_q, wleft0_q;
   logic [AW-1:0] wb0_q;
@@ -104,9 +115,8 @@ module gatec_gconv #(
   logic [7:0]  lky_q, lkx_q;
   logic signed [AW-1:0] la_row_q, la_pix_q, la_trow_q, la_tap_q, la_cur_q;
   logic signed [CW-1:0] liy_row_q, liy_q, lix_pix_q, lix_q;
-  logic [BW-1:0] lbt_q;
-  logic [RRW-1:0] lrrow_q;
-  logic [RW-1:0] lrslot_q;
+  // byte positions of the next base and rest bytes in the pixel's packed streams
+  logic [PW-1:0] lbp_q, lrp_q;
   logic [1:0] rf_full_q;
   logic l_last_j, l_last_kx, l_last_ky, l_last_tap, l_pad, l_step;
   assign l_last_j   = (lj_q == nciw_q - 16'd1);
@@ -116,12 +126,22 @@ module gatec_gconv #(
   assign l_pad = (liy_q < 0) || (liy_q >= $signed({2'b00, img_h_q})) ||
                  (lix_q < 0) || (lix_q >= $signed({2'b00, img_w_q}));
   assign l_step = lact_q;
+  // bytes this word adds to each stream: base lanes 0..blen-1 of words below nb, rest lanes
+  // rlo..L-1 of words from jr on (word jr starts at lane kmod)
+  logic l_bj, l_rj;
+  logic [NW-1:0] l_blen, l_rlen;
+  logic [LaneIdxWidth-1:0] l_rlo;
+  assign l_bj   = (lj_q < 16'(nb_q));
+  assign l_rj   = (lj_q >= 16'(jr_q));
+  assign l_blen = (lj_q == 16'(nb_q) - 16'd1 && kmod_q != '0) ? NW'(kmod_q) : NW'(L);
+  assign l_rlo  = (lj_q == 16'(jr_q)) ? kmod_q : '0;
+  assign l_rlen = NW'(L) - NW'(l_rlo);
 
   // the load's write side, one cycle behind its read
   logic ld_v_q, ld_pad_q, ld_base_q, ld_rest_q, ld_half_q, ld_last_q;
-  logic [BW-1:0] ld_bt_q;
-  logic [RRW-1:0] ld_rrow_q;
-  logic [RW-1:0] ld_rslot_q;
+  logic [PW-1:0] ld_bpos_q, ld_rpos_q;
+  logic [NW-1:0] ld_blen_q, ld_rlen_q;
+  logic [LaneIdxWidth-1:0] ld_rlo_q;
 
   // ---------------------------------------------------------------- compute (issue) side
   typedef enum logic [1:0] {CWait, CBase, CRest} cstate_e;
@@ -199,21 +219,90 @@ module gatec_gconv #(
   always_comb begin
     for (int unsigned c = 0; c < L; c++) ld_word[c*8 +: 8] = ld_pad_q ? zp_in_q : in_word_i[c*8 +: 8];
   end
-  gatec_ram #(.RowBytes(L), .Rows(2 * RfWords)) u_rfb (
-    .clk_i, .we_i (ld_v_q && ld_base_q), .waddr_i ({ld_half_q, ld_bt_q}), .wbe_i ('1),
-    .wdata_i (ld_word), .re_i (base_valid), .raddr_i ({chalf_q, BW'(cbt_q)}), .rdata_o (rfb_rdata)
-  );
-  // RFR address: half * RestRows + row (RestRows is a power of two; with one row the half alone)
-  localparam int unsigned RfrAW = $clog2(2 * RestRows);
-  logic [RfrAW-1:0] rfr_waddr, rfr_raddr;
-  assign rfr_waddr = RfrAW'((32'(ld_half_q) << $clog2(RestRows)) | 32'(ld_rrow_q));
-  assign rfr_raddr = RfrAW'((32'(chalf_q) << $clog2(RestRows)) | 32'(RRW'(cur_i)));
-  gatec_ram #(.RowBytes(PeOc * L), .Rows(2 * RestRows), .ByteEnable(1'b1)) u_rfr (
-    .clk_i, .we_i (ld_v_q && ld_rest_q), .waddr_i (rfr_waddr),
-    .wbe_i ((PeOc*L)'({L{1'b1}}) << (32'(ld_rslot_q) << $clog2(L))),
-    .wdata_i ({PeOc{ld_word}}), .re_i (rest_issue), .raddr_i (rfr_raddr),
-    .rdata_o (rfr_rdata)
-  );
+
+  // RFB: packed base bytes. Bytes [pos, pos+blen) of the stream take lanes 0..blen-1 of the word,
+  // rotated up by pos % L: lanes at or above pos % L go to word pos / L, the others to the next
+  // word, which is in the other bank.
+  logic [LaneIdxWidth-1:0] bf, rf;
+  logic [PW-1:0] bwd, rwd;
+  logic [L*8-1:0] brot, rrot;
+  logic [L-1:0] bval, bcur, rval, rcur;
+  always_comb begin
+    bf  = (L > 1) ? LaneIdxWidth'(ld_bpos_q) : '0;
+    rf  = (L > 1) ? LaneIdxWidth'(ld_rpos_q) : '0;
+    bwd = ld_bpos_q >> LgL;
+    rwd = ld_rpos_q >> LgL;
+    for (int unsigned p = 0; p < L; p++) begin
+      logic [LaneIdxWidth-1:0] ib, ir, sr;
+      ib = (L > 1) ? LaneIdxWidth'(p) - bf : '0;
+      ir = (L > 1) ? LaneIdxWidth'(p) - rf : '0;
+      sr = (L > 1) ? ir + ld_rlo_q : '0;
+      brot[p*8 +: 8] = ld_word[32'(ib)*8 +: 8];
+      rrot[p*8 +: 8] = ld_word[32'(sr)*8 +: 8];
+      bval[p] = (NW'(ib) < ld_blen_q);
+      rval[p] = (NW'(ir) < ld_rlen_q);
+      bcur[p] = (LaneIdxWidth'(p) >= bf) || (L == 1);
+      rcur[p] = (LaneIdxWidth'(p) >= rf) || (L == 1);
+    end
+  end
+  logic [L-1:0] rfb_be [2];
+  logic [BW-1:0] rfb_wa [2];
+  logic [BW-1:0] rfb_ra;
+  logic [L*8-1:0] rfb_rd [2];
+  logic rfb_sel_q;
+  assign rfb_ra = BW'((32'(chalf_q) << (BW - 1)) | (32'(cbt_q) >> 1));
+  for (genvar e = 0; e < 2; e++) begin : g_rfb
+    logic own;  // word pos / L is in this bank
+    assign own = (bwd[0] == 1'(e));
+    for (genvar p = 0; p < L; p++) begin : g_be
+      assign rfb_be[e][p] = bval[p] && (bcur[p] == own);
+    end
+    assign rfb_wa[e] = BW'((32'(ld_half_q) << (BW - 1)) | ((own ? 32'(bwd) : 32'(bwd) + 32'd1) >> 1));
+    gatec_ram #(.RowBytes(L), .Rows(RfWords), .ByteEnable(1'b1)) u_rfb (
+      .clk_i, .we_i (ld_v_q && ld_base_q), .waddr_i (rfb_wa[e]), .wbe_i (rfb_be[e]),
+      .wdata_i (brot), .re_i (base_valid), .raddr_i (rfb_ra), .rdata_o (rfb_rd[e])
+    );
+  end
+  assign rfb_rdata = rfb_sel_q ? rfb_rd[1] : rfb_rd[0];
+
+  // RFR: packed rest bytes, rest word w in row w / PeOc, slot w % PeOc; rows alternate banks, so
+  // the two words a write touches are one row of one bank or one row of each bank.
+  logic [PW-1:0] rw1;
+  logic [PW-LgP-1:0] rrow0, rrow1;
+  logic [RW-1:0] rslot0, rslot1;
+  assign rw1    = rwd + PW'(1);
+  assign rrow0  = (PW-LgP)'(rwd >> LgP);
+  assign rrow1  = (PW-LgP)'(rw1 >> LgP);
+  assign rslot0 = (PeOc > 1) ? RW'(rwd) : '0;
+  assign rslot1 = (PeOc > 1) ? RW'(rw1) : '0;
+  localparam int unsigned RfrAW = LgRB + 1;
+  logic [RfrAW-1:0] rfr_ra;
+  logic [PeOc*L*8-1:0] rfr_rd [2];
+  logic rfr_sel_q;
+  assign rfr_ra = RfrAW'((32'(chalf_q) << LgRB) | (32'(cur_i) >> 1));
+  for (genvar e = 0; e < 2; e++) begin : g_rfr
+    logic own0, own1;
+    logic [PeOc*L-1:0] be;
+    logic [RfrAW-1:0] wa;
+    assign own0 = (rrow0[0] == 1'(e));
+    assign own1 = (rrow1[0] == 1'(e));
+    for (genvar q = 0; q < PeOc; q++) begin : g_slot
+      for (genvar p = 0; p < L; p++) begin : g_be
+        assign be[q*L+p] = rval[p] && ((rcur[p] && own0 && rslot0 == RW'(q)) ||
+                                       (!rcur[p] && own1 && rslot1 == RW'(q)));
+      end
+    end
+    assign wa = RfrAW'((32'(ld_half_q) << LgRB) | ((own0 ? 32'(rrow0) : 32'(rrow1)) >> 1));
+    gatec_ram #(.RowBytes(PeOc * L), .Rows(2 * RBRows), .ByteEnable(1'b1)) u_rfr (
+      .clk_i, .we_i (ld_v_q && ld_rest_q), .waddr_i (wa), .wbe_i (be),
+      .wdata_i ({PeOc{rrot}}), .re_i (rest_issue), .raddr_i (rfr_ra), .rdata_o (rfr_rd[e])
+    );
+  end
+  assign rfr_rdata = rfr_sel_q ? rfr_rd[1] : rfr_rd[0];
+  always_ff @(posedge clk_i) begin
+    if (base_valid) rfb_sel_q <= cbt_q[0];
+    if (rest_issue) rfr_sel_q <= cur_i[0];
+  end
 
   // ---------------------------------------------------------------- side band: S1, S2, S3
   logic v1_q, v2_q, v3_q, m1_q, m2_q, m3_q, f1_q, f2_q, f3_q, l1_q, l2_q, l3_q, hf1_q, hf2_q, hf3_q;
@@ -413,12 +502,14 @@ module gatec_gconv #(
       // ---- load side: write one cycle after the read
       ld_v_q     <= l_step;
       ld_pad_q   <= l_pad;
-      ld_base_q  <= (lj_q < 16'(nb_q));
-      ld_rest_q  <= (lj_q >= 16'(jr_q));
+      ld_base_q  <= l_bj;
+      ld_rest_q  <= l_rj;
       ld_half_q  <= lhalf_q;
-      ld_bt_q    <= lbt_q;
-      ld_rrow_q  <= lrrow_q;
-      ld_rslot_q <= lrslot_q;
+      ld_bpos_q  <= lbp_q;
+      ld_rpos_q  <= lrp_q;
+      ld_blen_q  <= l_blen;
+      ld_rlo_q   <= l_rlo;
+      ld_rlen_q  <= l_rlen;
       ld_last_q  <= l_last_tap;
       if (ld_v_q && ld_last_q) rf_full_q[ld_half_q] <= 1'b1;
 
@@ -452,6 +543,7 @@ module gatec_gconv #(
           out_cw_stride_q <= h[31];
           nb_q        <= h[0][15:8];
           jr_q        <= h[0][15:8] - 8'(h[24][13]);
+          kmod_q      <= LaneIdxWidth'(h[24][12:8]);
           tbase_q     <= (BW+1)'(h[17]);
           su_q        <= '0;
           su_acc_q    <= '0;
@@ -466,7 +558,7 @@ module gatec_gconv #(
           // the load walker starts at the first pixel's first tap
           lact_q    <= 1'b1;
           lox_q <= '0; loy_q <= '0; lj_q <= '0; lky_q <= '0; lkx_q <= '0;
-          lbt_q <= '0; lrrow_q <= '0; lrslot_q <= '0;
+          lbp_q <= '0; lrp_q <= '0;
           la_row_q  <= AW'($signed({h[3], h[2]}));
           la_pix_q  <= AW'($signed({h[3], h[2]}));
           la_trow_q <= AW'($signed({h[3], h[2]}));
@@ -504,11 +596,8 @@ module gatec_gconv #(
         lact_q <= 1'b1;
       end
       if (l_step) begin
-        if (lj_q < 16'(nb_q)) lbt_q <= lbt_q + BW'(1);
-        if (lj_q >= 16'(jr_q)) begin
-          lrslot_q <= lrslot_q + RW'(1);
-          if (lrslot_q == RW'(PeOc - 1)) lrrow_q <= lrrow_q + RRW'(1);
-        end
+        if (l_bj) lbp_q <= lbp_q + PW'(l_blen);
+        if (l_rj) lrp_q <= lrp_q + PW'(l_rlen);
         if (!l_last_j) begin
           lj_q     <= lj_q + 16'd1;
           la_cur_q <= la_cur_q + AW'(cw_stride_q);
@@ -530,7 +619,7 @@ module gatec_gconv #(
         end else begin
           // the pixel's last word: on to the next pixel, into the other half
           lj_q <= '0; lkx_q <= '0; lky_q <= '0;
-          lbt_q <= '0; lrrow_q <= '0; lrslot_q <= '0;
+          lbp_q <= '0; lrp_q <= '0;
           lact_q  <= 1'b0;
           lhalf_q <= !lhalf_q;
           if (lox_q == out_w_q - 16'd1 && loy_q == oy_cnt_q - 16'd1) ldone_q <= 1'b1;
