@@ -1,5 +1,5 @@
 import type { Model } from '../../src/ir/types.js';
-import { layerMultipliers, planSpatial } from './plan.js';
+import { layerMultipliers, planSpatial, type PlanOptions } from './plan.js';
 import type { ReuseConfig } from './reuse.js';
 
 /**
@@ -16,7 +16,8 @@ export interface SpatialPattern {
   j: number;
   /** indices into the layer's weights array (co*K + k) */
   weightIndex: number[];
-  /** DSP48E1 the multiplier takes while any of its weights is non-zero (0 for a +-2^n constant) */
+  /** DSP48E1 the multiplier takes while any of its weights is non-zero (0 for a +-2^n constant, or
+   *  in a channel no later layer reads: pruning a channel's readers can free more than their own DSPs) */
   dsp: number;
   /** weight ROM bits it takes (8 per slot when R > 1 and the slots differ) */
   romBits: number;
@@ -27,15 +28,16 @@ export interface SpatialPattern {
  * weights zero, dsp 0) included, in layer, output channel, multiplier order. The same grouping
  * the RTL generator and spatialResources use (generator/spatial/plan.ts, layerMultipliers).
  */
-export function spatialPatterns(model: Model, reuse: ReuseConfig): SpatialPattern[] {
-  const plan = planSpatial(model, reuse);
+export function spatialPatterns(model: Model, reuse: ReuseConfig, opts: PlanOptions = {}): SpatialPattern[] {
+  const plan = planSpatial(model, reuse, model.source.file, opts);
   const out: SpatialPattern[] = [];
   for (const s of plan.stages) {
     if (s.kind !== 'mac') continue;
     const l = model.layers[s.layer]!;
     if (l.op !== 'conv' && l.op !== 'fc') continue;
     for (const m of layerMultipliers(l, s.taps, s.reuse).all) {
-      const live = m.weights.some((w) => w !== 0);
+      // a multiplier of a channel nothing reads downstream is not generated (plan.ts, markLive)
+      const live = m.weights.some((w) => w !== 0) && s.liveOut[m.co]!;
       out.push({
         layerIndex: s.layer,
         layer: s.name,

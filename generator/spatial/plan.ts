@@ -58,8 +58,12 @@ export interface MacStage {
   perChannel: number;
   /** output pixels (OH * OW; 1 for fc) */
   pixels: number;
-  /** generated multipliers only (a group of all-zero weights has none) */
+  /** generated multipliers only: none for a group of all-zero weights or a dead output channel */
   mults: Multiplier[];
+  /** per output channel: read downstream (a dead channel has no multiplier; see markLive) */
+  liveOut: boolean[];
+  /** per input frame element: read by a generated multiplier's tap */
+  readIn: boolean[];
   /** signed accumulator width: holds |bias| + sum |w| * max|x - zp| exactly */
   accWidth: number;
   /** requantization lanes ceil(Co / reuse), each serving `steps` channels in turn */
@@ -86,6 +90,10 @@ export interface PoolStage {
   shift: number;
   pixels: number;
   accWidth: number;
+  /** per channel: read downstream (see markLive) */
+  liveOut: boolean[];
+  /** per input frame element: read by a live channel's window */
+  readIn: boolean[];
 }
 
 export type ComputeStage = MacStage | PoolStage;
@@ -200,6 +208,8 @@ function macStage(l: ConvLayer | FcLayer, index: number, x: TensorInfo, y: Tenso
     perChannel,
     pixels: outShape[1] * outShape[2],
     mults: all.filter((m) => m.weights.some((w) => w !== 0)),
+    liveOut: new Array<boolean>(co).fill(true),
+    readIn: new Array<boolean>(conv ? inShape[0] * inShape[1] * inShape[2] : taps).fill(true),
     accWidth,
     lanes,
     steps,
@@ -240,7 +250,49 @@ function poolStage(l: PoolLayer | GlobalAvgPoolLayer, index: number, x: TensorIn
     shift: Math.min(l.requant.shift[0]!, pw),
     pixels: oh * ow,
     accWidth,
+    liveOut: new Array<boolean>(outShape[0]).fill(true),
+    readIn: new Array<boolean>(inShape[0] * inShape[1] * inShape[2]).fill(true),
   };
+}
+
+/**
+ * Dead logic (docs/spatial.md, "Resource model"): an output channel that no generated multiplier
+ * (or pool window) of the next stage reads feeds nothing, and synthesis removes it with its
+ * multipliers, accumulator, requantization lane and frame bits, which in turn can leave channels
+ * of the stage before unread. Pruning every pattern that reads a channel prunes the channel, so
+ * the plan drops those multipliers itself (the RTL and HLS never generate them) and the resource
+ * model counts what Yosys keeps. Walks the chain from the output, whose every channel is live.
+ * A tap reads its frame element in every reuse slot (the R:1 mux does not know that a slot's
+ * weight is zero), and a conv frame rotates through whole channel planes, so conv inputs are read
+ * plane by plane.
+ */
+function markLive(stages: ComputeStage[]): void {
+  let readNext: boolean[] | undefined;
+  for (let k = stages.length - 1; k >= 0; k--) {
+    const s = stages[k]!;
+    const P = s.pixels;
+    s.liveOut = s.liveOut.map((_, c) => readNext === undefined || readNext.slice(c * P, (c + 1) * P).some(Boolean));
+    const [c, h, w] = s.in;
+    const plane = h * w;
+    const read = new Array<boolean>(c * plane).fill(false);
+    const markPlane = (ch: number) => read.fill(true, ch * plane, (ch + 1) * plane);
+    if (s.kind === 'mac') {
+      s.mults = s.mults.filter((m) => s.liveOut[m.co]);
+      const area = s.kernel[0] * s.kernel[1];
+      for (const m of s.mults) {
+        for (let r = 0; r < s.reuse; r++) {
+          const t = m.j + s.perChannel * r;
+          if (t >= s.taps) continue;
+          if (s.op === 'fc') read[t] = true;
+          else markPlane(Math.floor(t / area));
+        }
+      }
+    } else {
+      s.liveOut.forEach((live, ch) => live && markPlane(ch));
+    }
+    s.readIn = read;
+    readNext = read;
+  }
 }
 
 /**
@@ -248,7 +300,16 @@ function poolStage(l: PoolLayer | GlobalAvgPoolLayer, index: number, x: TensorIn
  * (exit 2) what the spatial architecture does not build: branches, adds, concats, transposes,
  * grouped or gated convs.
  */
-export function planSpatial(model: Model, reuse: ReuseConfig, source: string = model.source.file): SpatialPlan {
+export interface PlanOptions {
+  /**
+   * Keep the multipliers of channels nothing reads downstream (markLive), as a netlist before
+   * synthesis has them: the knapsack pruner's linear cost model, where every pattern costs its
+   * own multiplier whatever else is pruned. Default false: the design that is generated.
+   */
+  keepDead?: boolean;
+}
+
+export function planSpatial(model: Model, reuse: ReuseConfig, source: string = model.source.file, opts: PlanOptions = {}): SpatialPlan {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw unsupported(source, `the spatial architecture builds models with one input and one output (this one has ${model.inputs.length} and ${model.outputs.length})`);
   }
@@ -282,6 +343,7 @@ export function planSpatial(model: Model, reuse: ReuseConfig, source: string = m
   });
   if (current !== model.outputs[0]) throw unsupported(source, 'the model output is not the last layer\'s output');
   if (stages.length === 0) throw unsupported(source, 'the model has no conv, fc or pool layer');
+  if (!opts.keepDead) markLive(stages);
   const output = infos.get(current)!;
   const elems = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
   return { name: model.name, input, inElems: elems(input), output, outElems: elems(output), stages };

@@ -1,5 +1,5 @@
 import type { Model } from '../../src/ir/types.js';
-import { planSpatial, prodWidth, type ComputeStage, type MacStage, type PoolStage, type SpatialPlan } from './plan.js';
+import { planSpatial, prodWidth, type ComputeStage, type MacStage, type PlanOptions, type PoolStage, type SpatialPlan } from './plan.js';
 import type { ReuseConfig } from './reuse.js';
 
 /**
@@ -75,25 +75,35 @@ function requantDsp(accWidth: number, constant: boolean, mults: number[]): numbe
   return dspSlices(accWidth, 16);
 }
 
+/** Requantization lane ln's channels (lane ln serves channels ln, ln + lanes, ...). */
+const laneChannels = (ln: number, lanes: number, steps: number, co: number): number[] =>
+  Array.from({ length: steps }, (_, st) => st * lanes + ln).filter((c) => c < co);
+
+const count = (xs: readonly boolean[]): number => xs.filter(Boolean).length;
+
 function macResources(s: MacStage): LayerResources {
   const [co] = s.out;
-  const inElems = s.in[0] * s.in[1] * s.in[2];
-  const outElems = co * s.pixels;
+  // Only what is read downstream exists after synthesis (plan.ts, markLive): s.mults already
+  // excludes dead channels; lanes, frames and accumulators are counted for live ones.
+  const inRead = count(s.readIn);
+  const liveOut = count(s.liveOut) * s.pixels;
   const rom = s.mults.filter((m) => m.kind === 'rom').length;
   const cnst = s.mults.filter((m) => m.kind === 'const').length;
   const shift = s.mults.filter((m) => m.kind === 'shift').length;
   let reqDsp = 0;
+  let liveLanes = 0;
   for (let ln = 0; ln < s.lanes; ln++) {
-    const ms: number[] = [];
-    for (let st = 0; st < s.steps; st++) if (st * s.lanes + ln < co) ms.push(s.mult[st * s.lanes + ln]!);
-    reqDsp += requantDsp(s.accWidth, s.laneConst[ln]!, ms);
+    const chans = laneChannels(ln, s.lanes, s.steps, co).filter((c) => s.liveOut[c]);
+    if (chans.length === 0) continue;
+    liveLanes++;
+    reqDsp += requantDsp(s.accWidth, s.laneConst[ln]!, chans.map((c) => s.mult[c]!));
   }
   // Taps read by some multiplier: one mux each over the slots (fc) or the whole frame (conv).
   const usedJ = new Set(s.mults.map((m) => m.j)).size;
   // Taps sit at fixed positions of the rotating frame: an R:1 mux each (docs/spatial.md).
   const tapMux = muxLuts(s.reuse, 8);
-  // The rotation: a 2:1 (or, with a row jump, 3:1) mux in front of every frame bit.
-  const rotation = s.pixels > 1 ? inElems * 8 * LUT_MODEL.muxBit : 0;
+  // The rotation: a 2:1 (or, with a row jump, 3:1) mux in front of every frame bit read.
+  const rotation = s.pixels > 1 ? inRead * 8 * LUT_MODEL.muxBit : 0;
   // x - zp is an adder only where no DSP pre-adder or MSB flip absorbs it: not counted.
   const taps = usedJ * tapMux;
   const roms = s.reuse <= 2 ? 0 : rom * 8 * Math.ceil(s.reuse / 64) * LUT_MODEL.romBit;
@@ -102,11 +112,13 @@ function macResources(s: MacStage): LayerResources {
   // The bias-or-accumulator select folds into the DSP48E1's OPMODE (Yosys xilinx_dsp): no LUTs.
   const accMux = 0;
   const pw = prodWidth(s.accWidth);
-  const requant = s.lanes * pw * LUT_MODEL.requantBit;
-  const write = outElems * LUT_MODEL.writeElem;
+  const requant = liveLanes * pw * LUT_MODEL.requantBit;
+  const write = liveOut * LUT_MODEL.writeElem;
   const lut = Math.round(taps + rotation + roms + adders + accMux + requant + write + LUT_MODEL.control);
   const counters = clog2(s.reuse) + 2 * clog2(s.pixels + 1) + clog2(s.steps + 1) + 2 * 8 + 4;
-  const ff = inElems * 8 + outElems * 8 + 2 * co * s.accWidth + counters;
+  // A channel without multipliers accumulates its constant bias: no register survives.
+  const accumulating = new Set(s.mults.map((m) => m.co)).size;
+  const ff = inRead * 8 + liveOut * 8 + 2 * accumulating * s.accWidth + counters;
   return {
     layer: s.name,
     op: s.op,
@@ -115,23 +127,23 @@ function macResources(s: MacStage): LayerResources {
     ff,
     bram18: 0,
     multipliers: { rom, const: cnst, shift },
-    requantLanes: s.lanes,
+    requantLanes: liveLanes,
     requantDsp: reqDsp,
     romBits: rom * 8 * s.reuse,
   };
 }
 
 function poolResources(s: PoolStage): LayerResources {
-  const [c] = s.out;
-  const inElems = s.in[0] * s.in[1] * s.in[2];
-  const outElems = c * s.pixels;
+  const live = count(s.liveOut);
+  const inRead = count(s.readIn);
+  const outElems = live * s.pixels;
   const taps = s.kernel[0] * s.kernel[1];
-  const reqDsp = c * requantDsp(s.accWidth, true, [s.mult]);
+  const reqDsp = live * requantDsp(s.accWidth, true, [s.mult]);
   const pw = prodWidth(s.accWidth);
-  const window = c * taps * s.accWidth + (s.pixels > 1 ? inElems * 8 * LUT_MODEL.muxBit : 0);
-  const lut = Math.round(window + c * pw * LUT_MODEL.requantBit + outElems * LUT_MODEL.writeElem + LUT_MODEL.control);
-  const ff = inElems * 8 + outElems * 8 + 2 * clog2(s.pixels + 1) + 2 * 8 + 2;
-  return { layer: s.name, op: s.op, dsp: reqDsp, lut, ff, bram18: 0, multipliers: { rom: 0, const: 0, shift: 0 }, requantLanes: c, requantDsp: reqDsp, romBits: 0 };
+  const window = live * taps * s.accWidth + (s.pixels > 1 ? inRead * 8 * LUT_MODEL.muxBit : 0);
+  const lut = Math.round(window + live * pw * LUT_MODEL.requantBit + outElems * LUT_MODEL.writeElem + LUT_MODEL.control);
+  const ff = inRead * 8 + outElems * 8 + 2 * clog2(s.pixels + 1) + 2 * 8 + 2;
+  return { layer: s.name, op: s.op, dsp: reqDsp, lut, ff, bram18: 0, multipliers: { rom: 0, const: 0, shift: 0 }, requantLanes: live, requantDsp: reqDsp, romBits: 0 };
 }
 
 export function stageResources(s: ComputeStage): LayerResources {
@@ -154,6 +166,6 @@ export function planResources(plan: SpatialPlan): SpatialResources {
  * Zero weights are what is pruned: a multiplier whose every weight is zero does not exist.
  * Throws (GatecError, exit 2) for models the spatial architecture does not build.
  */
-export function spatialResources(model: Model, reuse: ReuseConfig): SpatialResources {
-  return planResources(planSpatial(model, reuse));
+export function spatialResources(model: Model, reuse: ReuseConfig, opts: PlanOptions = {}): SpatialResources {
+  return planResources(planSpatial(model, reuse, model.source.file, opts));
 }

@@ -7,8 +7,8 @@ import { channelRemovable, compactChannels, compactability } from './compact-cha
 import { solveKnapsack, type KnapsackSolution } from './knapsack.js';
 import type { Importance } from './prune-importance.js';
 import { spatialPatterns } from '../../generator/spatial/patterns.js';
-import { planSpatial } from '../../generator/spatial/plan.js';
 import { spatialResources } from '../../generator/spatial/resources.js';
+import { planSpatial, type PlanOptions } from '../../generator/spatial/plan.js';
 import { predictTiming } from '../../generator/spatial/timing.js';
 
 /**
@@ -112,12 +112,15 @@ function weightScores(m: Model, l: ConvLayer | FcLayer, score: Score, imp?: Impo
 }
 
 
+/** The spatial cost model the knapsack is linear in: every pattern costs its own multiplier. */
+const LINEAR: PlanOptions = { keepDead: true };
+
 /**
  * Spatial totals from the spatial generator's resource model (generator/spatial/resources.ts,
  * docs/spatial.md): DSP48E1, LUT, BRAM18 and the latency of one sample in cycles.
  */
-export function spatialTotals(m: Model, reuse: number): Resources {
-  const r = spatialResources(m, { default: reuse });
+export function spatialTotals(m: Model, reuse: number, opts: PlanOptions = {}): Resources {
+  const r = spatialResources(m, { default: reuse }, opts);
   return { dsp: r.dsp, bram: r.bram18, lut: r.lut, cycles: predictTiming(planSpatial(m, { default: reuse })).latency };
 }
 
@@ -136,9 +139,11 @@ export function engineTotals(m: Model, c: EngineConfig, where: string): Resource
  */
 function spatialStructures(m: Model, o: PruneOptions): Structure[] {
   const reuse = { default: o.reuse };
-  const patterns = spatialPatterns(m, reuse).filter((p) => p.weightIndex.some((i) => (m.layers[p.layerIndex] as ConvLayer | FcLayer).weights[i] !== 0));
-  const dense = spatialResources(m, reuse).perLayer;
-  const emptied = spatialResources(zeroLayers(m, new Set(patterns.map((p) => p.layer))), reuse).perLayer;
+  // Linear costs (LINEAR): each pattern its own multiplier; what synthesis removes beyond that
+  // (channels no kept pattern reads) only makes the honest totals of the solution smaller.
+  const patterns = spatialPatterns(m, reuse, LINEAR).filter((p) => p.weightIndex.some((i) => (m.layers[p.layerIndex] as ConvLayer | FcLayer).weights[i] !== 0));
+  const dense = spatialResources(m, reuse, LINEAR).perLayer;
+  const emptied = spatialResources(zeroLayers(m, new Set(patterns.map((p) => p.layer))), reuse, LINEAR).perLayer;
   const live = new Map<string, number>();
   for (const p of patterns) live.set(p.layer, (live.get(p.layer) ?? 0) + 1);
   const lutPer = (layer: string) => {
@@ -283,10 +288,15 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
   const before = totals(m);
   const structures = o.arch === 'spatial' ? spatialStructures(m, o) : engineStructures(m, o, before);
   const all = structures.map(() => false);
-  const fixed = totals(o.arch === 'spatial' ? applyMask(m, structures, all) : engineModel(applyMask(m, structures, all), structures, all, o.where));
+  // Spatial: the knapsack's costs are linear (LINEAR), so is what no structure removes; the result's
+  // honest totals (dead channels removed, generator/spatial/plan.ts) are at most the linear ones.
+  const fixed = o.arch === 'spatial' ? spatialTotals(applyMask(m, structures, all), o.reuse, LINEAR) : totals(engineModel(applyMask(m, structures, all), structures, all, o.where));
+  // Percentages of the model as the knapsack counts it (LINEAR): equal to `before` unless the
+  // model already has dead channels, where 100% then keeps every structure.
+  const base = o.arch === 'spatial' ? spatialTotals(m, o.reuse, LINEAR) : before;
   const budget: Partial<Resources> = {};
   for (const b of o.budget) {
-    const v = b.percent ? (before[b.key] * b.value) / 100 : b.value;
+    const v = b.percent ? (base[b.key] * b.value) / 100 : b.value;
     budget[b.key] = v;
     if (fixed[b.key] > v + 1e-9) {
       throw badInput('--budget', `${b.key}=${b.value}${b.percent ? '%' : ''} cannot be met: pruning every structure leaves ${round(fixed[b.key])} ${b.key} (the model has ${round(before[b.key])})`);
@@ -306,11 +316,15 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
     solution = solveKnapsack({ items: structures.map((s) => ({ value: s.value, costs: keys.map((k) => s.costs[k]) })), capacities });
     masked = applyMask(m, structures, solution.selected);
     out = o.arch === 'spatial' ? masked : engineModel(masked, structures, solution.selected, o.where);
-    after = totals(out);
-    const over = keys.findIndex((k) => after[k] > budget[k]! + 1e-9);
+    // Spatial: the budget is checked in the knapsack's own (linear) model, an upper bound of the
+    // honest totals reported, so that dead channels the solution happens to leave do not change
+    // the search (a looser check would re-solve a different, harder instance).
+    const check = o.arch === 'spatial' ? spatialTotals(out, o.reuse, LINEAR) : totals(out);
+    const over = keys.findIndex((k) => check[k] > budget[k]! + 1e-9);
     if (over < 0 || rounds >= 8) break;
-    capacities[over] = Math.max(0, capacities[over]! - (after[keys[over]!] - budget[keys[over]!]!));
+    capacities[over] = Math.max(0, capacities[over]! - (check[keys[over]!] - budget[keys[over]!]!));
   }
+  after = totals(out);
   const layers: LayerSummary[] = [];
   structures.forEach((s, i) => {
     let row = layers.find((r) => r.layer === s.layer);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import type { SpatialReport } from '../../generator/spatial/build.js';
+import { planSpatial } from '../../generator/spatial/plan.js';
+import { predictTiming } from '../../generator/spatial/timing.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile, readJsonFile } from '../frontend/read-input-file.js';
 import { argmax, quantizeInput, runGolden } from '../golden/run.js';
@@ -185,6 +187,13 @@ export interface SpatialSimResult {
   timingMatch?: boolean;
 }
 
+/** The cycle model's schedule of `samples` back-to-back samples of a build (its model and reuse factors). */
+export function predictedSchedule(d: SpatialDir, samples: number): { first: number; last: number }[] {
+  const perLayer: Record<string, number> = {};
+  for (const l of d.report.layers) if (l.op === 'conv' || l.op === 'fc') perLayer[l.name] = l.reuse;
+  return predictTiming(planSpatial(d.model, { default: 1, perLayer }), samples).schedule;
+}
+
 export async function runSpatial(d: SpatialDir, inputs: ArrayLike<number>[], backend: 'sim' | 'csim', exe?: string): Promise<SpatialSimResult> {
   const build = exe ? { exe, built: false } : backend === 'sim' ? await buildSpatialHarness(d) : await buildSpatialCsim(d);
   const { model, report } = d;
@@ -239,7 +248,10 @@ export async function runSpatial(d: SpatialDir, inputs: ArrayLike<number>[], bac
       const n = samples.length;
       const interval = n > 1 ? samples[n - 1]!.first - samples[n - 2]!.first : predicted.interval;
       result.measured = { latency: samples[0]!.latency, interval };
-      result.timingMatch = result.measured.latency === predicted.latency && (n < 2 || interval === predicted.interval);
+      // Every sample's first and last beat against the cycle model's schedule of this many samples
+      // (a short run can end before the steady-state interval is reached).
+      const schedule = predictedSchedule(d, n);
+      result.timingMatch = samples.every((s, i) => s.first === schedule[i]!.first && s.last === schedule[i]!.last);
     }
     return result;
   } finally {
