@@ -130,11 +130,18 @@ function gateConv(i: ConvInstr, c: EngineConfig, g?: LayerGates): GateConvRun {
     const baseValid = cst === 'base' && cbt < tb;
     const baseGrpLast = cst === 'base' && cbt === tbe - 1;
     const baseLast = baseValid && cbt === tb - 1;
-    const restIssue = cst === 'rest' && (ract || pickV);
+    const restIssue: boolean = cst === 'rest' && (ract || pickV);
     const restFirst = cst === 'rest' && !ract && pickV;
     const curI = ract ? ri : 0;
-    const restLast = restIssue && curI === crest - 1;
-    const pixEnd = cst === 'rest' && !ract && !pickV && known === ng;
+    const restLast: boolean = restIssue && curI === crest - 1;
+    // a gated-on channel left besides the one issuing now
+    let moreV = pickV;
+    if (!ract && pickV) {
+      moreV = (gateBits[pickG]! & ~(1 << lowestBit(gateBits[pickG]!))) !== 0;
+      for (let q = 0; q < ng && !moreV; q++) if (q !== pickG && gateBits[q] !== 0) moreV = true;
+    }
+    const pixEnd: boolean = cst === 'rest' && known === ng && ((!ract && !pickV) || (restLast && !moreV));
+    const startNext: boolean = pixEnd && cp + 1 < npix && state === 'run' && rfFull[chalf ^ 1]! && !accBusy[chalf ^ 1];
     const canStart = cst === 'wait' && state === 'run' && !cdone && rfFull[chalf]! && !accBusy[chalf];
     const bdone = s3.v && !s3.m && s3.l;
     const emitSel = pend[0] && pend[1] ? chalf : pend[1] ? 1 : 0;
@@ -196,7 +203,13 @@ function gateConv(i: ConvInstr, c: EngineConfig, g?: LayerGates): GateConvRun {
         }
       }
       if (pixEnd) {
-        cst = 'wait';
+        cst = startNext ? 'base' : 'wait';
+        if (startNext) {
+          cg = 0;
+          cbt = 0;
+          known = 0;
+          accBusy[chalf ^ 1] = true;
+        }
         rfFull[chalf] = false;
         pend[chalf] = true;
         wait[chalf] = 3;

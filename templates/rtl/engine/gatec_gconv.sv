@@ -188,7 +188,7 @@ module gatec_gconv #(
   end
 
   logic base_issue, base_valid, base_last, base_grp_last, rest_issue, rest_first, rest_last;
-  logic pix_end, can_start;
+  logic pix_end, can_start, more_v, last_pix, start_next;
   logic [BW:0] tbase_eff;
   assign tbase_eff   = (tbase_q < (BW+1)'(2)) ? (BW+1)'(2) : tbase_q;
   assign base_issue  = (cst_q == CBase);
@@ -198,7 +198,17 @@ module gatec_gconv #(
   assign rest_issue  = (cst_q == CRest) && (ract_q || pick_v);
   assign rest_first  = (cst_q == CRest) && !ract_q && pick_v;
   assign rest_last   = rest_issue && ((rest_first ? 16'd0 : ri_q) == crest_q - 16'd1);
-  assign pix_end     = (cst_q == CRest) && !ract_q && !pick_v && (known_q == ng_q);
+  // a gated-on channel left besides the one issuing now (picked this cycle, or already cleared)
+  assign more_v      = ract_q ? pick_v
+                              : ((any_q & ~(MaxGroups'(1) << pick_g)) != '0) ||
+                                ((gate_q[pick_g] & ~(PeOc'(1) << pick_lane)) != '0);
+  // the pixel ends with its last rest issue (or, with none left, as soon as every gate is known)
+  assign pix_end     = (cst_q == CRest) && (known_q == ng_q) &&
+                       ((!ract_q && !pick_v) || (rest_last && !more_v));
+  assign last_pix    = (cox_q == out_w_q - 16'd1) && (coy_q == oy_cnt_q - 16'd1);
+  // the next pixel's base pass follows without a bubble when it is loaded and its half is free
+  assign start_next  = pix_end && !last_pix && (state_q == GRun) && rf_full_q[!chalf_q] &&
+                       !acc_busy_q[!chalf_q];
   // a pixel starts once it is loaded and its accumulator half is no longer being emitted
   assign can_start   = (cst_q == CWait) && (state_q == GRun) && !cdone_q &&
                        rf_full_q[chalf_q] && !acc_busy_q[chalf_q];
@@ -683,13 +693,20 @@ module gatec_gconv #(
             end
           end
           if (pix_end) begin
-            cst_q <= CWait;
+            cst_q <= start_next ? CBase : CWait;
+            if (start_next) begin
+              cg_q    <= '0;
+              cbt_q   <= '0;
+              cwg_q   <= wb0_q;
+              known_q <= '0;
+              acc_busy_q[!chalf_q] <= 1'b1;
+            end
             rf_full_q[chalf_q] <= 1'b0;
             emit_pend_q[chalf_q] <= 1'b1;
             emit_wait_q[chalf_q] <= 3'd3;
             emit_addr_q[chalf_q] <= co_pix_q;
             chalf_q <= !chalf_q;
-            if (cox_q == out_w_q - 16'd1 && coy_q == oy_cnt_q - 16'd1) cdone_q <= 1'b1;
+            if (last_pix) cdone_q <= 1'b1;
             if (cox_q != out_w_q - 16'd1) begin
               cox_q    <= cox_q + 16'd1;
               co_pix_q <= co_pix_q + AW'(ncg_out_q);
