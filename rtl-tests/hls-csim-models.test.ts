@@ -7,6 +7,7 @@ import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
 import { INSTRUCTION_BYTES, type Instr } from '../generator/engine/isa.js';
 import { loadModel } from '../src/frontend/load.js';
 import type { Model } from '../src/ir/types.js';
+import { searchGating } from '../src/passes/gate.js';
 import { csimEngine } from '../src/sim/engine-csim.js';
 import { sharedData, sharedModel } from '../test/fixtures.js';
 
@@ -83,6 +84,25 @@ describe.each(CASES.map((c) => ({ ...c, label: c.zeroBlocks ? `with ${c.zeroBloc
     if (s.fetchBytes !== report.totals.fetchRead) diffs.push(`fetch ${s.fetchBytes}/${report.totals.fetchRead}`);
     expect(diffs).toEqual([]);
     expect(moved).toBe(dense);
+  });
+});
+
+describe('HLS C simulation: digits8 gated by gatec gate (CONV gate mode)', () => {
+  it('is bit-exact on every sample with the gated-on outputs of the golden gates', { timeout: 300_000 }, async () => {
+    const data = sharedData('digits8');
+    const model = await loadModel(sharedModel('digits8_qdq'));
+    const gated = searchGating(model, { inputs: data.inputs, labels: data.labels! }, { base: 0.25, targetSkip: 0.5, maxDrop: 1 }, 'digits8').model;
+    const tags = gated.layers.flatMap((l, i) => (l.op === 'conv' && l.gating ? [i] : []));
+    expect(tags.length).toBe(2);
+    const dir = join(work, 'digits8_gated');
+    await buildEngine(gated, { ...DEFAULT_ENGINE_CONFIG }, dir, undefined, { targets: ['hls'] });
+    const sim = await csimEngine(dir, data.inputs);
+    // csimEngine fails a sample whose gated-on count differs from the golden gates' (gate-runs.ts)
+    const failures = sim.samples.flatMap((s, i) => (s.match ? [] : [`sample ${i}: ${s.failure ?? 'no reason given'}`]));
+    expect(failures.slice(0, 5)).toEqual([]);
+    const on = sim.samples.reduce((a, s) => a + s.layers[tags[0]!]!.gatedOn, 0);
+    expect(on).toBeGreaterThan(0);
+    for (const s of sim.samples) for (const t of tags) expect(s.layers[t]!.gatedOn).toBe(s.layers[t]!.predicted.gatedOn);
   });
 });
 

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import { unsupported } from '../../src/errors.js';
 import { bitmapBufferBytes } from './config.js';
 import type { EngineCompilation, OutputFile } from './build.js';
 
@@ -17,8 +16,8 @@ export const DEFAULT_HLS_PART = 'xczu7ev-ffvc1156-2-e';
 /** Files of hls/ that make up the C simulation (kernel, header, compat header, testbench). */
 export const HLS_CSIM_SOURCES = (name: string): string[] => [`${name}.cpp`, `${name}.h`, 'gatec_hls_compat.h', 'tb.cpp'];
 
-/** 64K tags of 4 counters: the stats port of gatec_engine_top. */
-const STAT_WORDS = 0x10000 * 4;
+/** 64K tags of 5 counters: the stats port of gatec_engine_top. */
+const STAT_WORDS = 0x10000 * 5;
 
 function template(templates: string, rel: string): string {
   const file = join(templates, rel);
@@ -38,9 +37,6 @@ export interface HlsOptions {
 
 export function hlsFiles(comp: EngineCompilation, name: string, templates: string, opts: HlsOptions = {}): OutputFile[] {
   const c = comp.config;
-  // The HLS kernel has no gate mode yet (docs/engine.md, "Channel gating"): refuse rather than run it wrong.
-  const gated = comp.program.find((i) => i.op === 'conv' && i.gate);
-  if (gated) throw unsupported(`layer ${gated.tag}`, 'the HLS kernel does not run gated convs (CONV gate mode) yet; build them with --target rtl');
   const context = {
     name,
     // not the name: the C simulation cache shares one build among the networks of a configuration
