@@ -57,6 +57,7 @@ export function reportEngineRun(hwDir: string, result: EngineSimResult, labels: 
       bandwidthReduction: reduction(dense.dramRead + dense.dramWrite, dramRead + dramWrite),
       macsSkipped,
       zeroTaps: mean(m.map((x) => x.zeroTaps)),
+      ...(m.some((x) => x.gating) ? { gating: gatingJson(m) } : {}),
     };
   });
 
@@ -104,6 +105,29 @@ export function reportEngineRun(hwDir: string, result: EngineSimResult, labels: 
 
 const reduction = (dense: number, actual: number): number => (dense > 0 ? 1 - actual / dense : 0);
 
+/**
+ * A gated conv, per inference (mean over the samples): gated-on outputs measured (harness counter)
+ * and predicted (golden gates), the golden gated-off fraction and MACs, the theoretical reduction
+ * (dense / executed MACs), and the cycles measured against the dense figure (every gate on).
+ */
+function gatingJson(m: readonly EngineSampleResult['layers'][number][]) {
+  const macsDense = mean(m.map((x) => x.gating?.macsDense ?? 0));
+  const macsExecuted = mean(m.map((x) => x.gating?.macsExecuted ?? 0));
+  const outputs = mean(m.map((x) => x.gating?.outputs ?? 0));
+  const cycles = mean(m.map((x) => x.cycles));
+  const denseCycles = m[0]?.dense.cycles ?? 0;
+  return {
+    gatedOn: mean(m.map((x) => x.gatedOn)),
+    predictedGatedOn: mean(m.map((x) => x.predicted.gatedOn)),
+    gatedOffFraction: outputs > 0 ? mean(m.map((x) => x.gating?.gatedOff ?? 0)) / outputs : 0,
+    macs: { dense: macsDense, executed: macsExecuted },
+    macReduction: macsExecuted > 0 ? macsDense / macsExecuted : 1,
+    cycles,
+    denseCycles,
+    speedup: cycles > 0 ? denseCycles / cycles : 0,
+  };
+}
+
 /** One sample: totals, and per layer what it measured against its own prediction (the data decides what zero blocks skip). */
 function sampleJson(s: EngineSampleResult, i: number, label: number | undefined, util: (m: number, c: number) => number) {
   return {
@@ -132,6 +156,7 @@ function sampleJson(s: EngineSampleResult, i: number, label: number | undefined,
       bandwidthReduction: l.bandwidthReduction,
       macsSkipped: l.macsSkipped,
       zeroTaps: l.zeroTaps,
+      ...(l.gating ? { gatedOn: l.gatedOn, gating: l.gating } : {}),
     })),
   };
 }

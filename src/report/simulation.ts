@@ -27,6 +27,8 @@ export interface SimulationLayer {
   denseDramWrite: number;
   /** gated-on outputs counted by the hardware (gated convs only) */
   gatedOn?: number;
+  /** gated-on outputs of the golden gates (gate-runs.ts; equal to gatedOn on a bit-exact run) */
+  predictedGatedOn?: number;
 }
 
 export interface SimulationSection {
@@ -76,7 +78,7 @@ export function simulationSection(
       predictedDramWrite: r3(mean(m.map((x) => x.predicted.dramWrite))),
       denseDramRead: m[0]?.dense.dramRead ?? 0,
       denseDramWrite: m[0]?.dense.dramWrite ?? 0,
-      ...(gated ? { gatedOn: r3(mean(m.map((x) => x.gatedOn))) } : {}),
+      ...(gated ? { gatedOn: r3(mean(m.map((x) => x.gatedOn))), predictedGatedOn: r3(mean(m.map((x) => x.predicted.gatedOn))) } : {}),
     };
   });
   const sum = (f: (l: SimulationLayer) => number): number => r3(layers.reduce((a, l) => a + f(l), 0));

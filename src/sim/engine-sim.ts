@@ -380,6 +380,18 @@ export interface LayerMeasurement {
   dense: { cycles: number; dramRead: number; dramWrite: number };
   /** 1 - measured / dense DRAM bytes (read and write together); 0 for a layer that moves none. */
   bandwidthReduction: number;
+  /** A gated conv: the golden model's gating counters of this sample (src/golden/gating.ts). */
+  gating?: LayerGatingFigures;
+}
+
+/** One gated conv's golden gating counters for one sample. */
+export interface LayerGatingFigures {
+  /** output activations whose gate is off, of all */
+  gatedOff: number;
+  outputs: number;
+  /** MACs of the dense conv and of the gated one (base path, plus the rest where the gate is on) */
+  macsDense: number;
+  macsExecuted: number;
 }
 
 /** A layer whose measured DRAM bytes differ from the prediction. */
@@ -715,7 +727,10 @@ async function sampleResult(ctx: SampleContext, j: Job, input: ArrayLike<number>
       zeroTaps: zeroTapsByTag.get(l.index) ?? 0,
       gatedOn: gatedOnByTag.get(l.index) ?? 0,
     };
-    l.macsSkipped = golden.sparsity ? l.macs - (golden.sparsity.layers[l.index]?.macs.executed ?? l.macs) : 0;
+    const g = golden.gating?.layers.find((q) => q.layer === l.name);
+    if (g) l.gating = { gatedOff: g.outputs.gatedOff, outputs: g.outputs.total, macsDense: g.macs.dense, macsExecuted: g.macs.executed };
+    // MACs not executed: zero blocks and gating together when the model has zero blocks, else gating's
+    l.macsSkipped = golden.sparsity ? l.macs - (golden.sparsity.layers[l.index]?.macs.executed ?? l.macs) : g ? g.macs.dense - g.macs.executed : 0;
     executed += l.macs - l.macsSkipped;
   }
   result.macs = { dense: totalMacs, executed };
