@@ -15,11 +15,13 @@ import { printRows, time } from './common.js';
 
 /**
  * Channel gating on the engine (issue 6): the ungated and the gated network run the same test
- * samples in Verilator on the same PE array, compute-bound (64 DRAM bytes per cycle), and per
+ * samples in Verilator on the same PE array, compute-bound (a 64-byte bus at 64 DRAM bytes per
+ * cycle: the bus caps the DRAM rate at one beat per cycle, so a narrower bus is not), and per
  * gated conv the measured speedup (dense cycles / gated cycles) stands next to the theoretical
  * MAC reduction of the golden model on those samples. The trained Fashion-MNIST CGNet
  * (fixtures/fashion_gated_*) when present, else MNIST gated after training by `gatec gate`.
- * GATEC_GATING_PE=OCxIC picks the PE array (default 8x8), GATEC_GATING_SAMPLES the samples (20).
+ * GATEC_GATING_PE=OCxIC picks the PE array (default 8x8), GATEC_GATING_BUS the bus width in bytes
+ * (default 64; DRAM runs at one beat per cycle), GATEC_GATING_SAMPLES the samples (20).
  */
 const SAMPLES = Number(process.env['GATEC_GATING_SAMPLES'] ?? 20);
 
@@ -56,7 +58,8 @@ async function models(): Promise<BenchModels> {
 export async function benchGating(): Promise<void> {
   const { label, dense, gated, baseline, test } = await models();
   const [oc, ic] = (process.env['GATEC_GATING_PE'] ?? '8x8').split('x').map(Number) as [number, number];
-  const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, peOc: oc, peIc: ic, dramBytesPerCycle: 64 };
+  const bus = Number(process.env['GATEC_GATING_BUS'] ?? 64);
+  const config: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, peOc: oc, peIc: ic, busBytes: bus, dramBytesPerCycle: bus };
   const work = await mkdtemp(join(tmpdir(), 'gatec-bench-gating-'));
   const dd = await buildEngine(dense, { ...config }, join(work, 'dense'));
   const gd = await buildEngine(gated, { ...config }, join(work, 'gated'));
@@ -91,7 +94,7 @@ export async function benchGating(): Promise<void> {
     r.samples.reduce((a, s) => a + f(s.layers.find((l) => l.name === name)!), 0);
   const rows: [string, string][] = [
     ['model', label],
-    ['engine', `PE ${oc}x${ic}, bus ${config.busBytes} B, DRAM 64 B/cycle (compute-bound), ${SAMPLES} samples`],
+    ['engine', `PE ${oc}x${ic}, bus ${config.busBytes} B, DRAM ${config.dramBytesPerCycle} B/cycle (one beat per cycle${bus >= 64 ? ', compute-bound' : ''}), ${SAMPLES} samples`],
     ['bit-exact dense / gated', `${d.value.samples.filter((s) => s.match).length}/${SAMPLES} / ${g.value.samples.filter((s) => s.match).length}/${SAMPLES}`],
     ['Verilator time dense / gated', `${(d.ms / 1000).toFixed(1)} s / ${(g.ms / 1000).toFixed(1)} s`],
     ['layer (Cin)', 'dense cycles  gated cycles  speedup  MAC reduction  ratio  gated-on (measured = predicted)'],
