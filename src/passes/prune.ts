@@ -81,7 +81,13 @@ export interface PruneResult {
   kept: boolean[];
   layers: LayerSummary[];
   before: Resources;
+  /** the pruned model's resources as synthesis counts them (dead channels removed: generator/spatial/plan.ts) */
   after: Resources;
+  /**
+   * the same in the knapsack's own linear model (spatial: every kept pattern its own multiplier,
+   * PlanOptions.keepDead), the figure checked against the budget: after <= knapsack <= budget
+   */
+  knapsack: Resources;
   /** resources no structure can remove (the knapsack's capacities are the budget less these) */
   fixed: Resources;
   budget: Partial<Resources>;
@@ -308,6 +314,7 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
   let masked!: Model;
   let out!: Model;
   let after!: Resources;
+  let check!: Resources;
   let rounds = 0;
   // The engine's per-group cycle costs are linear estimates; the exact prediction of the chosen
   // network decides, and a miss tightens the capacity by the excess (a few rounds at most).
@@ -319,7 +326,7 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
     // Spatial: the budget is checked in the knapsack's own (linear) model, an upper bound of the
     // honest totals reported, so that dead channels the solution happens to leave do not change
     // the search (a looser check would re-solve a different, harder instance).
-    const check = o.arch === 'spatial' ? spatialTotals(out, o.reuse, LINEAR) : totals(out);
+    check = o.arch === 'spatial' ? spatialTotals(out, o.reuse, LINEAR) : totals(out);
     const over = keys.findIndex((k) => check[k] > budget[k]! + 1e-9);
     if (over < 0 || rounds >= 8) break;
     capacities[over] = Math.max(0, capacities[over]! - (check[keys[over]!] - budget[keys[over]!]!));
@@ -332,7 +339,7 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
     row.structures++;
     if (solution.selected[i]) row.kept++;
   });
-  return { model: out, masked, structures, kept: solution.selected, layers, before, after, fixed, budget, solution, rounds };
+  return { model: out, masked, structures, kept: solution.selected, layers, before, after, knapsack: check, fixed, budget, solution, rounds };
 }
 
 const round = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));

@@ -88,7 +88,7 @@ export async function pruneCommand(path: string, opts: PruneCliOptions): Promise
     budget: r.budget,
     structures: { total: r.structures.length, kept, pruned: r.structures.length - kept },
     layers: r.layers,
-    resources: { before: r.before, after: r.after, fixed: r.fixed },
+    resources: { before: r.before, after: r.after, knapsack: r.knapsack, fixed: r.fixed },
     accuracy: { samples: data.inputs.length, before: accBefore, after: accAfter },
     solver: { method: s.method, exact: s.exact, gap: s.gap, value: s.value, bound: s.bound, nodes: s.nodes, rounds: r.rounds, ms: Math.round(ms) },
     output: opts.output ?? null,
