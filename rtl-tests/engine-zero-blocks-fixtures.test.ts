@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
 import { loadModel } from '../src/frontend/load.js';
-import type { Model } from '../src/ir/types.js';
 import { simulateEngine, type EngineSampleResult } from '../src/sim/engine-sim.js';
 import { sharedData, sharedModel } from '../test/fixtures.js';
+import { annotate } from '../test/support/engine-zero-blocks.js';
 
 /**
  * The shared fixtures with zero blocks on the RTL (issue 5): every feature map the engine can
@@ -17,16 +17,6 @@ import { sharedData, sharedModel } from '../test/fixtures.js';
  * annotated inputs skip the taps of their zero blocks (the count the golden bitmaps predict, or
  * the sample fails) and run in fewer cycles than with every block non-zero.
  */
-function annotate(model: Model, block: [number, number, number], epsilon: number): Model {
-  const views = new Set(model.layers.filter((l) => l.op === 'reshape').map((l) => l.output));
-  const tensors = model.tensors.map((t) => {
-    const [c = 0, h = 0, w = 0] = t.shape;
-    const fits = t.shape.length === 3 && c >= block[0] && h >= block[1] && w >= block[2];
-    return fits && !views.has(t.name) && !model.outputs.includes(t.name) && t.name !== model.inputs[0] ? { ...t, zeroBlock: { block, epsilon } } : t;
-  });
-  return { ...model, tensors };
-}
-
 const CASES = [
   { model: 'digits8_qdq', data: 'digits8' as const, block: [8, 2, 2] as [number, number, number], epsilon: 60, samples: 20 },
   { model: 'tinyres_qdq', data: 'tinyres' as const, block: [8, 1, 2] as [number, number, number], epsilon: 40, samples: 4 },

@@ -6,11 +6,11 @@ import { buildEngine } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG } from '../generator/engine/config.js';
 import { INSTRUCTION_BYTES, type Instr } from '../generator/engine/isa.js';
 import { loadModel } from '../src/frontend/load.js';
-import type { Model } from '../src/ir/types.js';
 import { runGolden } from '../src/golden/run.js';
 import { searchGating } from '../src/passes/gate.js';
 import { csimEngine } from '../src/sim/engine-csim.js';
 import { sharedData, sharedModel } from '../test/fixtures.js';
+import { annotate } from '../test/support/engine-zero-blocks.js';
 
 /**
  * The HLS kernel in C simulation (issue 7) on the shared fixtures, dense, with zero blocks and gated:
@@ -19,17 +19,6 @@ import { sharedData, sharedModel } from '../test/fixtures.js';
  * zero-block ones; csimEngine fails a sample otherwise). All builds share one configuration, so
  * g++ compiles the kernel once.
  */
-
-/** Every feature map a block fits, as rtl-tests/engine-zero-blocks-fixtures.test.ts annotates them. */
-function annotate(model: Model, block: [number, number, number], epsilon: number): Model {
-  const views = new Set(model.layers.filter((l) => l.op === 'reshape').map((l) => l.output));
-  const tensors = model.tensors.map((t) => {
-    const [c = 0, h = 0, w = 0] = t.shape;
-    const fits = t.shape.length === 3 && c >= block[0] && h >= block[1] && w >= block[2];
-    return fits && !views.has(t.name) && !model.outputs.includes(t.name) && t.name !== model.inputs[0] ? { ...t, zeroBlock: { block, epsilon } } : t;
-  });
-  return { ...model, tensors };
-}
 
 interface Case {
   model: string;

@@ -142,3 +142,16 @@ export function goldenAppliesEpsilon(): boolean {
   return runGolden(m, new Float32Array(16).fill(0.5)).tensors.get('input')!.data.every((v) => v === zp);
 }
 
+/**
+ * Every feature map a block fits annotated with it (not the model input, outputs or views): how the
+ * fixture tests turn the shared models into zero-block ones.
+ */
+export function annotate(model: Model, block: [number, number, number], epsilon: number): Model {
+  const views = new Set(model.layers.filter((l) => l.op === 'reshape').map((l) => l.output));
+  const tensors = model.tensors.map((t) => {
+    const [c = 0, h = 0, w = 0] = t.shape;
+    const fits = t.shape.length === 3 && c >= block[0] && h >= block[1] && w >= block[2];
+    return fits && !views.has(t.name) && !model.outputs.includes(t.name) && t.name !== model.inputs[0] ? { ...t, zeroBlock: { block, epsilon } } : t;
+  });
+  return { ...model, tensors };
+}
