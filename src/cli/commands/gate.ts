@@ -1,12 +1,10 @@
 import { badInput } from '../../errors.js';
-import { checkInputShape, readInputData } from '../../frontend/data.js';
-import { loadModel } from '../../frontend/load.js';
-import type { Model } from '../../ir/types.js';
 import { createProgress, progressCallback } from '../progress.js';
 import { writeModel } from '../../ir/serialize.js';
 import { validateModel } from '../../ir/validate.js';
 import { searchGating, type GateSearch } from '../../passes/gate.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { loadLabelledModel } from '../labelled-model.js';
 import { formatCount, table } from '../format.js';
 
 export interface GateOptions {
@@ -106,18 +104,9 @@ export async function gateCommand(path: string, opts: GateOptions): Promise<void
   const targetSkip = parseFraction('--target-skip', opts.targetSkip, 0.5, 0, 1, false);
   const maxDrop = parseMaxDrop(opts.maxDrop);
   const layers = opts.layers?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const data = await readInputData(opts.calib);
-  const labels = data.labels;
-  if (!labels) throw badInput(opts.calib, 'gatec gate needs "labels" (one class per input) to measure top-1 accuracy');
   const progress = createProgress('gating search', opts);
   const onProgress = progressCallback(progress);
-  let model: Model;
-  try {
-    model = await loadModel(path, data, undefined, onProgress);
-  } finally {
-    progress.stop();
-  }
-  checkInputShape(data, model.tensors.find((t) => t.name === model.inputs[0])!.shape, path);
+  const { model, data, labels } = await loadLabelledModel(path, opts.calib, 'gate', progress);
 
   let search: GateSearch;
   try {

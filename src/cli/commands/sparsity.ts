@@ -1,13 +1,11 @@
 import { badInput } from '../../errors.js';
-import { checkInputShape, readInputData } from '../../frontend/data.js';
-import { loadModel } from '../../frontend/load.js';
-import type { Model } from '../../ir/types.js';
 import { createProgress, progressCallback } from '../progress.js';
 import type { Block } from '../../golden/zero-blocks.js';
 import { writeModel } from '../../ir/serialize.js';
 import { MAX_ZERO_BLOCK_EPSILON, validateModel } from '../../ir/validate.js';
 import { DEFAULT_BLOCKS, DEFAULT_EPSILONS, searchZeroBlocks, type ZeroBlockSearch } from '../../passes/zero-block.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { loadLabelledModel } from '../labelled-model.js';
 import { formatCount, table } from '../format.js';
 
 export interface SparsityOptions {
@@ -143,18 +141,9 @@ export async function sparsityCommand(path: string, opts: SparsityOptions): Prom
   const maxDrop = parseMaxDrop(opts.maxDrop);
   const blocks = opts.blocks !== undefined ? parseBlocks(opts.blocks) : [...DEFAULT_BLOCKS];
   const epsilons = opts.epsilons !== undefined ? parseEpsilons(opts.epsilons) : [...DEFAULT_EPSILONS];
-  const data = await readInputData(opts.calib);
-  const labels = data.labels;
-  if (!labels) throw badInput(opts.calib, 'gatec sparsity needs "labels" (one class per input) to measure top-1 accuracy');
   const progress = createProgress('zero-block search', opts);
   const onProgress = progressCallback(progress);
-  let model: Model;
-  try {
-    model = await loadModel(path, data, undefined, onProgress);
-  } finally {
-    progress.stop();
-  }
-  checkInputShape(data, model.tensors.find((t) => t.name === model.inputs[0])!.shape, path);
+  const { model, data, labels } = await loadLabelledModel(path, opts.calib, 'sparsity', progress);
 
   let search: ZeroBlockSearch;
   try {
