@@ -2,7 +2,7 @@ import { unsupported } from '../../src/errors.js';
 import { windowOut } from '../../src/ir/shapes.js';
 import type { AddLayer, ConcatLayer, ConvLayer, FcLayer, GlobalAvgPoolLayer, Layer, Model, PoolLayer } from '../../src/ir/types.js';
 import { layerWhere, roundUp } from './common.js';
-import { bitmapBufferBytes, type EngineConfig, type RowWidths } from './config.js';
+import { bitmapBufferBytes, MAX_BUFFER_WORDS, type EngineConfig, type RowWidths } from './config.js';
 import type { AddInstr, ComputeInstr, ConvInstr, Instr, LoadInstr, LoadTarget, PoolInstr, StoreInstr } from './isa.js';
 import { dataBytes, physicalOf, type TensorLayout } from './layout.js';
 import { checkRequant, type GateImage, type WeightImage } from './weights.js';
@@ -917,9 +917,73 @@ export function compileProgram(model: Model, ctx: ProgramContext): Instr[] {
   const program: Instr[] = [];
   model.layers.forEach((layer, tag) => {
     const steps = layerSteps({ model, layer, tag, where: layerWhere(ctx.source, layer), ctx });
-    if (steps.length > 0) program.push(...schedule(steps));
+    if (steps.length === 0) return;
+    const layerProgram = schedule(steps);
+    prefetchGatedWeights(program, layerProgram, ctx);
+    program.push(...layerProgram);
   });
   const lastTag = program[program.length - 1]?.tag ?? 0;
   program.push({ op: 'end', ...common(lastTag) });
   return program;
+}
+
+/**
+ * A gated conv keeps its whole weight image resident and cannot start before it is in; its weight
+ * and parameter LOADs move up to right after the program's last CONV (else its last compute
+ * instruction), so they run while that CONV (the previous conv layer's last band) and what follows
+ * it (pools, adds: they read neither) compute, into weight words and parameter rows that CONV does
+ * not read (the image moves past them when they overlap; no move when it then does not fit). No
+ * weight or parameter LOAD lies between: only conv layers load them, and a conv layer's loads come
+ * before its CONVs.
+ */
+function prefetchGatedWeights(program: Instr[], layer: Instr[], ctx: ProgramContext): void {
+  const conv = layer.find((i): i is ConvInstr => i.op === 'conv' && i.gate !== undefined);
+  if (!conv) return;
+  // after the last CONV (pools and adds read no weights or parameters), else the last compute
+  const last = (ops: readonly Instr['op'][]): number => {
+    for (let k = program.length - 1; k >= 0; k--) if (ops.includes(program[k]!.op)) return k;
+    return -1;
+  };
+  let j = last(['conv']);
+  if (j < 0) j = last(['pool', 'add']);
+  if (j < 0) return;
+  const wi = layer.findIndex((i) => i.op === 'load' && i.target === 'weight');
+  const pi = layer.findIndex((i) => i.op === 'load' && i.target === 'param');
+  if (wi < 0 || pi < 0 || layer.indexOf(conv) < Math.max(wi, pi)) return;
+  const wl = layer[wi] as LoadInstr;
+  const pl = layer[pi] as LoadInstr;
+  const { config: c, widths: w } = ctx;
+  const b = buffers(c, w);
+  const wRows = wl.bytes / w.ww;
+  const pRows = pl.bytes / w.wp;
+  // weight words and parameter rows the previous compute reads: [start, end)
+  const prev = program[j]!;
+  let words: [number, number] = [0, 0];
+  let params: [number, number] = [0, 0];
+  if (prev.op === 'conv') {
+    words = prev.gate ? [prev.wb0, prev.gate.wr0 + prev.ng * c.peOc * prev.gate.crest] : [prev.wb0, prev.wb0 + prev.ng * prev.gstride];
+    params = [prev.pb0, prev.pb0 + (prev.gate ? 2 : 1) * prev.ng];
+  }
+  const overlaps = (a0: number, a1: number, r: [number, number]): boolean => r[1] > r[0] && a0 < r[1] && r[0] < a1;
+  let wRow = 0;
+  if (overlaps(0, wRows * b.wWordsPerRow, words)) wRow = Math.ceil(words[1] / b.wWordsPerRow);
+  let pRow = 0;
+  if (overlaps(0, pRows, params)) pRow = params[1];
+  if (wRow + wRows > b.wRows || pRow + pRows > c.paramRows || (wRow + wRows) * b.wWordsPerRow > MAX_BUFFER_WORDS) return;
+  if (overlaps(wRow * b.wWordsPerRow, (wRow + wRows) * b.wWordsPerRow, words) || overlaps(pRow, pRow + pRows, params)) return;
+  const off = wRow * b.wWordsPerRow;
+  for (let k = 0; k < layer.length; k++) {
+    const i = layer[k]!;
+    if (i.op === 'conv' && i.gate) layer[k] = { ...i, wb0: i.wb0 + off, pb0: i.pb0 + pRow, gate: { ...i.gate, wr0: i.gate.wr0 + off } };
+  }
+  // under the tag of the CONV they follow: layer_tag_o (the harness' cycle and byte counters)
+  // then stays with the layer whose compute they overlap
+  const tag = program[j]!.tag;
+  const moved: Instr[] = [
+    { ...wl, tag, row: wl.row + wRow },
+    { ...pl, tag, row: pl.row + pRow },
+  ];
+  layer.splice(Math.max(wi, pi), 1);
+  layer.splice(Math.min(wi, pi), 1);
+  program.splice(j + 1, 0, ...moved);
 }
