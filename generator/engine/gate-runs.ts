@@ -1,4 +1,4 @@
-import type { EngineConfig } from './config.js';
+import { rowWidths, type EngineConfig } from './config.js';
 import type { ConvInstr, Instr } from './isa.js';
 
 /**
@@ -68,6 +68,21 @@ function gateConv(i: ConvInstr, c: EngineConfig, g?: LayerGates): GateConvRun {
   const tbe = Math.max(tb, 2);
   const crest = gate.crest;
   const wpp = Math.max(1, c.peOc / c.peIc);
+  // the load walker takes word j and j+1 of a tap at once when j+1 holds rest channels only and
+  // both sit in one in-buffer row (channel words adjacent, word j not the row's last)
+  const wordsPerRow = rowWidths(c).wa / c.peIc;
+  const canPair = wordsPerRow > 1 && c.peOc > 1 && i.cwStride === 1;
+  const pairAt = (p: number, w: number): boolean => {
+    const j = w % i.nciw;
+    if (!canPair || j + 1 >= i.nciw || j + 1 < gate.nb) return false;
+    const tap = Math.floor(w / i.nciw);
+    const ky = Math.floor(tap / i.kw);
+    const kx = tap % i.kw;
+    const oy = Math.floor(p / i.outW);
+    const ox = p % i.outW;
+    const addr = i.inStart + oy * i.sh * i.inPitch + ox * i.sw * i.ncgIn + ky * i.inPitch + kx * i.ncgIn + j * i.cwStride;
+    return (((addr % wordsPerRow) + wordsPerRow) % wordsPerRow) !== wordsPerRow - 1;
+  };
   // ---- state (register values during the current cycle)
   let state: 'setup' | 'run' | 'drain' | 'idle' = 'setup';
   let su = 0;
@@ -118,7 +133,8 @@ function gateConv(i: ConvInstr, c: EngineConfig, g?: LayerGates): GateConvRun {
     if (state === 'idle') return { gatedOn, cycles: n };
     // ---- combinational
     const lStep = lact;
-    const lLastTap = lw === T - 1;
+    const lPair = lact && pairAt(lp, lw);
+    const lLastTap = (lPair ? lw + 1 : lw) === T - 1;
     let pickG = -1;
     for (let q = 0; q < ng; q++) {
       if (gateBits[q] !== 0) {
@@ -161,7 +177,7 @@ function gateConv(i: ConvInstr, c: EngineConfig, g?: LayerGates): GateConvRun {
     const nldHalf = lhalf;
     if (startLoad) lact = true;
     else if (lStep) {
-      if (!lLastTap) lw++;
+      if (!lLastTap) lw += lPair ? 2 : 1;
       else {
         lw = 0;
         lact = false;

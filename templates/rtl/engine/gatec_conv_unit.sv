@@ -40,6 +40,8 @@ module gatec_conv_unit #(
   output logic                        in_re_o,
   output logic [InAddrWidth-1:0]      in_addr_o,
   input  logic [L*8-1:0]              in_word_i,
+  // the next word of the same in-buffer row (gate mode)
+  input  logic [L*8-1:0]              in_word2_i,
   output logic                        w_re_o,
   output logic [WAddrWidth-1:0]       w_addr_o,
   input  logic [PeOc*L*8-1:0]         w_word_i,
@@ -484,10 +486,11 @@ module gatec_conv_unit #(
   logic [PeOc*32-1:0] sum;
   gatec_gconv #(
     .PeOc (PeOc), .L (L), .InAddrWidth (InAddrWidth), .WAddrWidth (WAddrWidth),
-    .PAddrWidth (PAddrWidth), .OutAddrWidth (OutAddrWidth), .RfWords (SkipTaps), .MaxGroups (MaxGroups)
+    .PAddrWidth (PAddrWidth), .OutAddrWidth (OutAddrWidth), .RfWords (SkipTaps), .MaxGroups (MaxGroups),
+    .WordsPerRow (WordsPerRow)
   ) u_gconv (
     .clk_i, .rst_ni, .start_i (start_i && h[0][7]), .instr_i, .busy_o (g_busy),
-    .in_re_o (g_in_re), .in_addr_o (g_in_addr), .in_word_i,
+    .in_re_o (g_in_re), .in_addr_o (g_in_addr), .in_word_i, .in_word2_i,
     .w_re_o (g_w_re), .w_addr_o (g_w_addr), .p_re_o (g_p_re), .p_addr_o (g_p_addr), .p_row_i,
     .pe_valid_o (g_pe_valid), .pe_x_o (g_x), .pe_sum_i (sum), .wr_busy_i,
     .res_valid_o (g_res_valid), .res_acc_o (g_res_acc), .res_mult_o (g_res_mult),

@@ -209,7 +209,7 @@ module gatec_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [Wp*8-1:0] p_row;
   /* verilator lint_on UNUSEDSIGNAL */
-  logic [L*8-1:0] in_word;
+  logic [L*8-1:0] in_word, in_word2;
   logic [WW*8-1:0] w_word;
 
   gatec_ram #(.RowBytes(Wa), .Rows(InRows)) u_in_buf (
@@ -230,8 +230,14 @@ module gatec_engine #(
     logic [SlotAW-1:0] slot_q;
     always_ff @(posedge clk_i) if (in_re) slot_q <= SlotAW'(in_addr);
     assign in_word = in_row[$clog2(Wa*8)'({slot_q, $clog2(L*8)'(0)}) +: L*8];
+    // the word after it in the same row (gate mode's load walker takes two at once); the last
+    // slot has none
+    logic [SlotAW-1:0] slot1;
+    assign slot1 = slot_q + SlotAW'(1);
+    assign in_word2 = in_row[$clog2(Wa*8)'({slot1, $clog2(L*8)'(0)}) +: L*8];
   end else begin : g_in_row
     assign in_word = in_row;
+    assign in_word2 = '0;
   end
   if (WprW > 1) begin : g_w_slot
     logic [SlotWW-1:0] slot_q;
@@ -277,7 +283,7 @@ module gatec_engine #(
     .SkipTaps (SkipTaps), .MaxGroups ((ParamRows / 2 > 256) ? 256 : ((ParamRows / 2 > 0) ? ParamRows / 2 : 1))
   ) u_conv (
     .clk_i, .rst_ni, .start_i (conv_start), .instr_i (instr), .busy_o (conv_busy),
-    .in_re_o (c_in_re), .in_addr_o (c_in_addr), .in_word_i (in_word),
+    .in_re_o (c_in_re), .in_addr_o (c_in_addr), .in_word_i (in_word), .in_word2_i (in_word2),
     .w_re_o (w_re), .w_addr_o (w_addr), .w_word_i (w_word),
     .p_re_o (p_re), .p_addr_o (p_addr), .p_row_i (p_row[PeOc*64-1:0]),
     .wr_busy_i (writer_busy), .res_valid_o (c_res_valid), .res_acc_o (c_res_acc),

@@ -28,6 +28,8 @@ module gatec_gconv #(
   parameter int unsigned RfWords      = 1024,
   // groups (PeOc output channels each) a gated conv may have
   parameter int unsigned MaxGroups    = 32,
+  // in-buffer words per buffer row: the load walker takes two words of one row at once
+  parameter int unsigned WordsPerRow  = 1,
   localparam int unsigned LaneIdxWidth = (L > 1) ? $clog2(L) : 1,
   localparam int unsigned WordCntWidth = $clog2(((PeOc > L) ? PeOc / L : 1) + 1)
 ) (
@@ -39,6 +41,8 @@ module gatec_gconv #(
   output logic                        in_re_o,
   output logic [InAddrWidth-1:0]      in_addr_o,
   input  logic [L*8-1:0]              in_word_i,
+  // the word after in_word_i in its in-buffer row
+  input  logic [L*8-1:0]              in_word2_i,
   output logic                        w_re_o,
   output logic [WAddrWidth-1:0]       w_addr_o,
   output logic                        p_re_o,
@@ -80,6 +84,9 @@ module gatec_gconv #(
   // rows of one RFR bank per half (even rows in bank 0, odd rows in bank 1)
   localparam int unsigned RBRows = (RestRows > 1) ? RestRows / 2 : 1;
   localparam int unsigned LgRB = $clog2(RBRows);
+  // the walker pairs words when a row holds two and the rest stream's three words span two rows
+  localparam bit Pair = (WordsPerRow > 1) && (PeOc > 1);
+  localparam int unsigned SlotW = (WordsPerRow > 1) ? $clog2(WordsPerRow) : 1;
 
   logic [15:0] h [32];
   always_comb begin
@@ -118,11 +125,21 @@ module gatec_gconv #(
   // byte positions of the next base and rest bytes in the pixel's packed streams
   logic [PW-1:0] lbp_q, lrp_q;
   logic [1:0] rf_full_q;
-  logic l_last_j, l_last_kx, l_last_ky, l_last_tap, l_pad, l_step;
+  logic l_last_j, l_last_jx, l_last_kx, l_last_ky, l_last_tap, l_pad, l_step, l_pair;
+  // pair: the next word of the tap holds rest channels only and sits in the same in-buffer row
+  // (channel words adjacent, this one not the row's last): both in this cycle, the next one
+  // whole into the rest stream right after this one's rest bytes
+  if (Pair) begin : g_pair
+    assign l_pair = (lj_q + 16'd1 < nciw_q) && (lj_q + 16'd1 >= 16'(nb_q)) && (cw_stride_q == 16'd1) &&
+                    (la_cur_q[SlotW-1:0] != {SlotW{1'b1}});
+  end else begin : g_no_pair
+    assign l_pair = 1'b0;
+  end
   assign l_last_j   = (lj_q == nciw_q - 16'd1);
+  assign l_last_jx  = l_pair ? (lj_q + 16'd2 == nciw_q) : l_last_j;
   assign l_last_kx  = (lkx_q == kw_q - 8'd1);
   assign l_last_ky  = (lky_q == kh_q - 8'd1);
-  assign l_last_tap = l_last_j && l_last_kx && l_last_ky;
+  assign l_last_tap = l_last_jx && l_last_kx && l_last_ky;
   assign l_pad = (liy_q < 0) || (liy_q >= $signed({2'b00, img_h_q})) ||
                  (lix_q < 0) || (lix_q >= $signed({2'b00, img_w_q}));
   assign l_step = lact_q;
@@ -138,7 +155,7 @@ module gatec_gconv #(
   assign l_rlen = NW'(L) - NW'(l_rlo);
 
   // the load's write side, one cycle behind its read
-  logic ld_v_q, ld_pad_q, ld_base_q, ld_rest_q, ld_half_q, ld_last_q;
+  logic ld_v_q, ld_pad_q, ld_base_q, ld_rest_q, ld_half_q, ld_last_q, ld_pair_q;
   logic [PW-1:0] ld_bpos_q, ld_rpos_q;
   logic [NW-1:0] ld_blen_q, ld_rlen_q;
   logic [LaneIdxWidth-1:0] ld_rlo_q;
@@ -225,34 +242,44 @@ module gatec_gconv #(
   // ---------------------------------------------------------------- receptive-field buffers
   logic [L*8-1:0] rfb_rdata;
   logic [PeOc*L*8-1:0] rfr_rdata;
-  logic [L*8-1:0] ld_word;
+  logic [L*8-1:0] ld_word, ld_word2;
   always_comb begin
-    for (int unsigned c = 0; c < L; c++) ld_word[c*8 +: 8] = ld_pad_q ? zp_in_q : in_word_i[c*8 +: 8];
+    for (int unsigned c = 0; c < L; c++) begin
+      ld_word[c*8 +: 8]  = ld_pad_q ? zp_in_q : in_word_i[c*8 +: 8];
+      ld_word2[c*8 +: 8] = ld_pad_q ? zp_in_q : in_word2_i[c*8 +: 8];
+    end
   end
 
   // RFB: packed base bytes. Bytes [pos, pos+blen) of the stream take lanes 0..blen-1 of the word,
   // rotated up by pos % L: lanes at or above pos % L go to word pos / L, the others to the next
   // word, which is in the other bank.
-  logic [LaneIdxWidth-1:0] bf, rf;
-  logic [PW-1:0] bwd, rwd;
-  logic [L*8-1:0] brot, rrot;
-  logic [L-1:0] bval, bcur, rval, rcur;
+  // the paired word: the rest stream's next L bytes, from the end of this word's rest bytes
+  logic [LaneIdxWidth-1:0] bf, rf, rf2;
+  logic [PW-1:0] bwd, rwd, rpos2, rwd2;
+  logic [L*8-1:0] brot, rrot, rrot2;
+  logic [L-1:0] bval, bcur, rval, rcur, rcur2;
   always_comb begin
+    rpos2 = ld_rpos_q + (ld_rest_q ? PW'(ld_rlen_q) : '0);
     bf  = (L > 1) ? LaneIdxWidth'(ld_bpos_q) : '0;
     rf  = (L > 1) ? LaneIdxWidth'(ld_rpos_q) : '0;
+    rf2 = (L > 1) ? LaneIdxWidth'(rpos2) : '0;
     bwd = ld_bpos_q >> LgL;
     rwd = ld_rpos_q >> LgL;
+    rwd2 = rpos2 >> LgL;
     for (int unsigned p = 0; p < L; p++) begin
-      logic [LaneIdxWidth-1:0] ib, ir, sr;
+      logic [LaneIdxWidth-1:0] ib, ir, sr, i2;
       ib = (L > 1) ? LaneIdxWidth'(p) - bf : '0;
       ir = (L > 1) ? LaneIdxWidth'(p) - rf : '0;
       sr = (L > 1) ? ir + ld_rlo_q : '0;
-      brot[p*8 +: 8] = ld_word[32'(ib)*8 +: 8];
-      rrot[p*8 +: 8] = ld_word[32'(sr)*8 +: 8];
+      i2 = (L > 1) ? LaneIdxWidth'(p) - rf2 : '0;
+      brot[p*8 +: 8]  = ld_word[32'(ib)*8 +: 8];
+      rrot[p*8 +: 8]  = ld_word[32'(sr)*8 +: 8];
+      rrot2[p*8 +: 8] = ld_word2[32'(i2)*8 +: 8];
       bval[p] = (NW'(ib) < ld_blen_q);
-      rval[p] = (NW'(ir) < ld_rlen_q);
+      rval[p] = ld_rest_q && (NW'(ir) < ld_rlen_q);
       bcur[p] = (LaneIdxWidth'(p) >= bf) || (L == 1);
       rcur[p] = (LaneIdxWidth'(p) >= rf) || (L == 1);
+      rcur2[p] = (LaneIdxWidth'(p) >= rf2) || (L == 1);
     end
   end
   logic [L-1:0] rfb_be [2];
@@ -276,36 +303,53 @@ module gatec_gconv #(
   assign rfb_rdata = rfb_sel_q ? rfb_rd[1] : rfb_rd[0];
 
   // RFR: packed rest bytes, rest word w in row w / PeOc, slot w % PeOc; rows alternate banks, so
-  // the two words a write touches are one row of one bank or one row of each bank.
-  logic [PW-1:0] rw1;
-  logic [PW-LgP-1:0] rrow0, rrow1;
-  logic [RW-1:0] rslot0, rslot1;
+  // the words a write touches (two, three with a paired word: PeOc >= 2) are one row of one bank
+  // or one row of each bank.
+  logic [PW-1:0] rw1, rw21;
+  logic [PW-LgP-1:0] rrow0;
+  // parities of the other rows (their banks)
+  logic rpar1, rpar20, rpar21;
+  logic [RW-1:0] rslot0, rslot1, rslot20, rslot21;
   assign rw1    = rwd + PW'(1);
+  assign rw21   = rwd2 + PW'(1);
   assign rrow0  = (PW-LgP)'(rwd >> LgP);
-  assign rrow1  = (PW-LgP)'(rw1 >> LgP);
+  assign rpar1  = 1'(rw1 >> LgP);
+  assign rpar20 = 1'(rwd2 >> LgP);
+  assign rpar21 = 1'(rw21 >> LgP);
   assign rslot0 = (PeOc > 1) ? RW'(rwd) : '0;
   assign rslot1 = (PeOc > 1) ? RW'(rw1) : '0;
+  assign rslot20 = (PeOc > 1) ? RW'(rwd2) : '0;
+  assign rslot21 = (PeOc > 1) ? RW'(rw21) : '0;
   localparam int unsigned RfrAW = LgRB + 1;
   logic [RfrAW-1:0] rfr_ra;
   logic [PeOc*L*8-1:0] rfr_rd [2];
   logic rfr_sel_q;
   assign rfr_ra = RfrAW'((32'(chalf_q) << LgRB) | (32'(cur_i) >> 1));
   for (genvar e = 0; e < 2; e++) begin : g_rfr
-    logic own0, own1;
+    logic own0, own1, own20, own21;
     logic [PeOc*L-1:0] be;
+    logic [PeOc*L*8-1:0] wd;
     logic [RfrAW-1:0] wa;
     assign own0 = (rrow0[0] == 1'(e));
-    assign own1 = (rrow1[0] == 1'(e));
+    assign own1 = (rpar1 == 1'(e));
+    assign own20 = (rpar20 == 1'(e));
+    assign own21 = (rpar21 == 1'(e));
     for (genvar q = 0; q < PeOc; q++) begin : g_slot
       for (genvar p = 0; p < L; p++) begin : g_be
-        assign be[q*L+p] = rval[p] && ((rcur[p] && own0 && rslot0 == RW'(q)) ||
-                                       (!rcur[p] && own1 && rslot1 == RW'(q)));
+        logic b1, b2;
+        assign b1 = rval[p] && ((rcur[p] && own0 && rslot0 == RW'(q)) ||
+                                (!rcur[p] && own1 && rslot1 == RW'(q)));
+        assign b2 = ld_pair_q && ((rcur2[p] && own20 && rslot20 == RW'(q)) ||
+                                  (!rcur2[p] && own21 && rslot21 == RW'(q)));
+        assign be[q*L+p] = b1 || b2;
+        assign wd[(q*L+p)*8 +: 8] = b2 ? rrot2[p*8 +: 8] : rrot[p*8 +: 8];
       end
     end
-    assign wa = RfrAW'((32'(ld_half_q) << LgRB) | ((own0 ? 32'(rrow0) : 32'(rrow1)) >> 1));
+    // the bank's row among the (at most two, adjacent) rows the write touches
+    assign wa = RfrAW'((32'(ld_half_q) << LgRB) | ((own0 ? 32'(rrow0) : 32'(rrow0) + 32'd1) >> 1));
     gatec_ram #(.RowBytes(PeOc * L), .Rows(2 * RBRows), .ByteEnable(1'b1)) u_rfr (
-      .clk_i, .we_i (ld_v_q && ld_rest_q), .waddr_i (wa), .wbe_i (be),
-      .wdata_i ({PeOc{rrot}}), .re_i (rest_issue), .raddr_i (rfr_ra), .rdata_o (rfr_rd[e])
+      .clk_i, .we_i (ld_v_q && (ld_rest_q || ld_pair_q)), .waddr_i (wa), .wbe_i (be),
+      .wdata_i (wd), .re_i (rest_issue), .raddr_i (rfr_ra), .rdata_o (rfr_rd[e])
     );
   end
   assign rfr_rdata = rfr_sel_q ? rfr_rd[1] : rfr_rd[0];
@@ -492,6 +536,7 @@ module gatec_gconv #(
       cst_q <= CWait;
       lact_q <= 1'b0;
       ld_v_q <= 1'b0;
+      ld_pair_q <= 1'b0;
       rf_full_q <= '0;
       acc_busy_q <= '0;
       emit_pend_q <= '0;
@@ -521,6 +566,7 @@ module gatec_gconv #(
       ld_rlo_q   <= l_rlo;
       ld_rlen_q  <= l_rlen;
       ld_last_q  <= l_last_tap;
+      ld_pair_q  <= l_step && l_pair;
       if (ld_v_q && ld_last_q) rf_full_q[ld_half_q] <= 1'b1;
 
       case (state_q)
@@ -607,10 +653,10 @@ module gatec_gconv #(
       end
       if (l_step) begin
         if (l_bj) lbp_q <= lbp_q + PW'(l_blen);
-        if (l_rj) lrp_q <= lrp_q + PW'(l_rlen);
-        if (!l_last_j) begin
-          lj_q     <= lj_q + 16'd1;
-          la_cur_q <= la_cur_q + AW'(cw_stride_q);
+        if (l_rj || l_pair) lrp_q <= lrp_q + (l_rj ? PW'(l_rlen) : '0) + (l_pair ? PW'(L) : '0);
+        if (!l_last_jx) begin
+          lj_q     <= lj_q + (l_pair ? 16'd2 : 16'd1);
+          la_cur_q <= la_cur_q + AW'(cw_stride_q) + (l_pair ? AW'(cw_stride_q) : '0);
         end else if (!l_last_kx) begin
           lj_q     <= '0;
           lkx_q    <= lkx_q + 8'd1;
