@@ -132,6 +132,23 @@ export function solveKnapsack(p: KnapsackProblem, opts: KnapsackOptions = {}): K
     }
   }
 
+  // A budget that binds in one dimension only (say DSPs, with a LUT budget to spare): the problem
+  // restricted to that dimension is a relaxation, so its exact (DP) optimum, if it also fits the
+  // other capacities, is the optimum of the whole problem.
+  if (active.length > 1) {
+    for (let d = 0; d < active.length; d++) {
+      const cd = costs.map((c) => [c[d]!]);
+      // integer costs fill at most the integer part of a fractional capacity (dsp=25% of 3894)
+      const cap = Math.floor(caps[d]! + EPS);
+      if (!cd.every((c) => Number.isInteger(c[0]!)) || (cap + 1) * cand.length > o.dpLimit) continue;
+      const pick = dp(values, cd, [cap]);
+      const used = caps.map((_, e) => pick.reduce((a, sel, k) => (sel ? a + costs[k]![e]! : a), 0));
+      if (!used.every((u, e) => u <= caps[e]! * (1 + EPS) + EPS)) continue;
+      pick.forEach((sel, k) => (selected[cand[k]!] = sel));
+      return finish('dp', 0, true, 0);
+    }
+  }
+
   const bb = branchAndBound(values, costs, caps, cand.length > o.maxItems ? 0 : o.maxNodes);
   bb.pick.forEach((s, k) => (selected[cand[k]!] = s));
   return finish(bb.exact ? 'branch-and-bound' : 'greedy', base + bb.bound, bb.exact, bb.nodes);

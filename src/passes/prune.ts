@@ -7,8 +7,8 @@ import { channelRemovable, compactChannels, compactability } from './compact-cha
 import { solveKnapsack, type KnapsackSolution } from './knapsack.js';
 import type { Importance } from './prune-importance.js';
 import { spatialPatterns } from '../../generator/spatial/patterns.js';
-import { spatialResources } from '../../generator/spatial/resources.js';
-import { planSpatial, type PlanOptions } from '../../generator/spatial/plan.js';
+import { spatialResources, type ResourceOptions } from '../../generator/spatial/resources.js';
+import { planSpatial } from '../../generator/spatial/plan.js';
 import { predictTiming } from '../../generator/spatial/timing.js';
 
 /**
@@ -85,9 +85,12 @@ export interface PruneResult {
   after: Resources;
   /**
    * the same in the knapsack's own linear model (spatial: every kept pattern its own multiplier,
-   * PlanOptions.keepDead), the figure checked against the budget: after <= knapsack <= budget
+   * ResourceOptions keepDead and unshared), the figure checked against the budget: after <=
+   * knapsack <= budget
    */
   knapsack: Resources;
+  /** the unpruned model in the knapsack's model: what budget percentages are of */
+  base: Resources;
   /** resources no structure can remove (the knapsack's capacities are the budget less these) */
   fixed: Resources;
   budget: Partial<Resources>;
@@ -118,14 +121,17 @@ function weightScores(m: Model, l: ConvLayer | FcLayer, score: Score, imp?: Impo
 }
 
 
-/** The spatial cost model the knapsack is linear in: every pattern costs its own multiplier. */
-const LINEAR: PlanOptions = { keepDead: true };
+/**
+ * The spatial cost model the knapsack is linear in: every pattern costs its own multiplier, kept
+ * whether or not its channel is read downstream and whether or not synthesis shares its product.
+ */
+const LINEAR: ResourceOptions = { keepDead: true, unshared: true };
 
 /**
  * Spatial totals from the spatial generator's resource model (generator/spatial/resources.ts,
  * docs/spatial.md): DSP48E1, LUT, BRAM18 and the latency of one sample in cycles.
  */
-export function spatialTotals(m: Model, reuse: number, opts: PlanOptions = {}): Resources {
+export function spatialTotals(m: Model, reuse: number, opts: ResourceOptions = {}): Resources {
   const r = spatialResources(m, { default: reuse }, opts);
   return { dsp: r.dsp, bram: r.bram18, lut: r.lut, cycles: predictTiming(planSpatial(m, { default: reuse })).latency };
 }
@@ -339,7 +345,7 @@ export function prune(m: Model, o: PruneOptions): PruneResult {
     row.structures++;
     if (solution.selected[i]) row.kept++;
   });
-  return { model: out, masked, structures, kept: solution.selected, layers, before, after, knapsack: check, fixed, budget, solution, rounds };
+  return { model: out, masked, structures, kept: solution.selected, layers, before, after, knapsack: check, base, fixed, budget, solution, rounds };
 }
 
 const round = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));

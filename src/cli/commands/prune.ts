@@ -88,7 +88,7 @@ export async function pruneCommand(path: string, opts: PruneCliOptions): Promise
     budget: r.budget,
     structures: { total: r.structures.length, kept, pruned: r.structures.length - kept },
     layers: r.layers,
-    resources: { before: r.before, after: r.after, knapsack: r.knapsack, fixed: r.fixed },
+    resources: { before: r.before, after: r.after, knapsack: r.knapsack, base: r.base, fixed: r.fixed },
     accuracy: { samples: data.inputs.length, before: accBefore, after: accAfter },
     solver: { method: s.method, exact: s.exact, gap: s.gap, value: s.value, bound: s.bound, nodes: s.nodes, rounds: r.rounds, ms: Math.round(ms) },
     output: opts.output ?? null,
@@ -103,10 +103,13 @@ export async function pruneCommand(path: string, opts: PruneCliOptions): Promise
   console.log('');
   console.log(
     table(
-      ['resource', 'before', 'after', 'budget'],
-      BUDGET_KEYS.map((k) => [k, fmt(r.before[k]), fmt(r.after[k]), r.budget[k] !== undefined ? fmt(r.budget[k]) : '-']),
+      ['resource', 'before', 'after', 'knapsack', 'budget'],
+      BUDGET_KEYS.map((k) => [k, fmt(r.before[k]), fmt(r.after[k]), `${fmt(r.knapsack[k])} of ${fmt(r.base[k])}`, r.budget[k] !== undefined ? fmt(r.budget[k]) : '-']),
     ),
   );
+  if (arch === 'spatial') {
+    console.log("knapsack: its linear model (every kept pattern a multiplier of its own), which the budget and its percentages are of; after: as synthesized (equal products shared, unread channels removed)");
+  }
   console.log(
     `solver: ${s.method}, ${s.exact ? 'exact' : `optimality gap ${(100 * s.gap).toFixed(3)}% (bound ${s.bound.toFixed(4)})`}, ${s.nodes} nodes, ${Math.round(ms)} ms`,
   );
