@@ -49,6 +49,7 @@ const runs: [string, () => Model, number, Measured][] = [
   ['16-8-4', mlpSmall, 16, { dsp: 14, lut: 799, ff: 950 }],
   ['16-8-4, every other pattern pruned', everyOtherPruned, 4, { dsp: 14, lut: 499, ff: 634 }],
   ['mlp16', () => mlp16, 1, { dsp: 3456, lut: 57058, ff: 2417 }],
+  ['mlp16', () => mlp16, 2, { dsp: 2194, lut: 9252, ff: 7933 }],
   ['mlp16', () => mlp16, 4, { dsp: 1098, lut: 7520, ff: 7941 }],
   ['mlp16', () => mlp16, 16, { dsp: 275, lut: 8762, ff: 7956 }],
   ['mlp16 pruned dsp=50%', () => pruned(50), 1, { dsp: 1768, lut: 30940, ff: 2401 }],
