@@ -175,6 +175,31 @@ interface LayerRow {
   macsSkipped: number;
   /** conv taps skipped in zero blocks (measured; equal to the replay of the sample's bitmaps) */
   zeroTaps: number;
+  gating?: ReturnType<typeof gatingJson>;
+}
+
+/** Gated convs, per inference: how many outputs the gates kept, the MACs saved, and the cycles they bought. */
+function printGating(layers: readonly LayerRow[], showCycles: boolean): void {
+  const gated = layers.filter((l) => l.gating);
+  if (gated.length === 0) return;
+  console.log('\ngated convs (mean per inference):');
+  console.log(
+    table(
+      ['layer', 'gated off', 'gated on', 'predicted', 'MACs dense -> executed', 'MAC reduction', ...(showCycles ? ['cycles', 'all gates on', 'speedup', 'speedup / reduction'] : [])],
+      gated.map((l) => {
+        const g = l.gating!;
+        return [
+          l.name,
+          pct(g.gatedOffFraction),
+          formatCount(g.gatedOn),
+          formatCount(g.predictedGatedOn),
+          `${formatCount(g.macs.dense)} -> ${formatCount(g.macs.executed)}`,
+          `${g.macReduction.toFixed(2)}x`,
+          ...(showCycles ? [Math.round(g.cycles), g.denseCycles, `${g.speedup.toFixed(2)}x`, (g.speedup / g.macReduction).toFixed(2)] : []),
+        ];
+      }),
+    ),
+  );
 }
 
 function printHuman(
@@ -235,6 +260,7 @@ function printHuman(
         ]),
       ),
     );
+    printGating(layers, showCycles);
     console.log(`instruction fetch: ${first.fetchBytes} bytes read`);
     if (first.unchecked.length > 0) console.log(`not checked (DRAM region reused later): ${first.unchecked.join(', ')}`);
   }
