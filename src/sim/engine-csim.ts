@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { HLS_CSIM_SOURCES } from '../../generator/engine/hls.js';
 import { badInput, GatecError } from '../errors.js';
 import { readInputFile } from '../frontend/read-input-file.js';
 import { gatecCacheDir, openEngineDir, simulateEngine, type EngineDir, type EngineSimOptions, type EngineSimResult, type HarnessBuild } from './engine-sim.js';
+import { pruneCache } from './build-cache.js';
 
 /**
  * C simulation of the HLS kernel (docs/hls.md): hls/<name>.cpp with its testbench compiled by a
@@ -104,19 +105,6 @@ export async function buildCsim(hwDir: string, opts: CsimBuildOptions = {}): Pro
   }
   await pruneCache(root, key);
   return { exe, top: 'gatec_engine_top', built: true };
-}
-
-const CACHE_ENTRIES = 32;
-const STALE_BUILD_MS = 6 * 3600 * 1000;
-
-async function pruneCache(root: string, keep: string): Promise<void> {
-  const entries = await Promise.all(
-    (await readdir(root)).map(async (name) => ({ name, mtime: (await stat(join(root, name)).catch(() => undefined))?.mtimeMs ?? 0 })),
-  );
-  const now = Date.now();
-  const stale = entries.filter((e) => e.name.startsWith('.tmp-') && now - e.mtime > STALE_BUILD_MS);
-  const builds = entries.filter((e) => !e.name.startsWith('.') && e.name !== keep).sort((a, b) => b.mtime - a.mtime);
-  for (const e of [...stale, ...builds.slice(CACHE_ENTRIES - 1)]) await rm(join(root, e.name), { recursive: true, force: true });
 }
 
 export type CsimOptions = Pick<EngineSimOptions, 'jobs' | 'onProgress'> & CsimBuildOptions;

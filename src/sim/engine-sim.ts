@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { execa, ExecaError } from 'execa';
@@ -24,6 +24,7 @@ import { product } from '../ir/shapes.js';
 import { readModel } from '../ir/serialize.js';
 import type { Model } from '../ir/types.js';
 import { buildVerilator, verilatorVersion } from './verilator.js';
+import { pruneCache } from './build-cache.js';
 
 // ------------------------------------------------------------------------------------------------
 // mem/map.json (docs/engine.md)
@@ -292,22 +293,6 @@ export async function buildEngineHarness(hwDir: string, opts: HarnessBuildOption
   }
   await pruneCache(root, key);
   return { exe, top, built: true };
-}
-
-/** Entries kept in the Verilator cache; every RTL edit adds one. */
-const CACHE_ENTRIES = 32;
-/** A build directory left this long is from a builder that died. */
-const STALE_BUILD_MS = 6 * 3600 * 1000;
-
-/** Drops the least recently used entries beyond CACHE_ENTRIES and abandoned build directories. */
-async function pruneCache(root: string, keep: string): Promise<void> {
-  const entries = await Promise.all(
-    (await readdir(root)).map(async (name) => ({ name, mtime: (await stat(join(root, name)).catch(() => undefined))?.mtimeMs ?? 0 })),
-  );
-  const now = Date.now();
-  const stale = entries.filter((e) => e.name.startsWith('.tmp-') && now - e.mtime > STALE_BUILD_MS);
-  const builds = entries.filter((e) => !e.name.startsWith('.') && e.name !== keep).sort((a, b) => b.mtime - a.mtime);
-  for (const e of [...stale, ...builds.slice(CACHE_ENTRIES - 1)]) await rm(join(root, e.name), { recursive: true, force: true });
 }
 
 // ------------------------------------------------------------------------------------------------
