@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileEngine, engineFiles } from '../generator/engine/build.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../generator/engine/config.js';
 import { PROPERTY_CONFIGS } from './support/engine-property.js';
+import { code, findCycle, functions } from './support/cpp-source.js';
 import { IrBuilder } from './support/engine-models.js';
 
 /**
@@ -21,55 +22,6 @@ function kernel(config: EngineConfig): { cpp: string; h: string; compat: string;
   const files = engineFiles(comp, model(), 'src', undefined, { targets: ['hls'] });
   const all = new Map(files.filter((f) => f.path.startsWith('hls/')).map((f) => [f.path.slice(4), String(f.data)]));
   return { cpp: all.get('src.cpp')!, h: all.get('src.h')!, compat: all.get('gatec_hls_compat.h')!, all };
-}
-
-/** Source without comments and string literals, lines kept. */
-function code(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' '))
-    .replace(/\/\/.*$/gm, '')
-    .replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
-}
-
-/** Function (and method) definitions: name and body. */
-function functions(src: string): { name: string; body: string }[] {
-  const out: { name: string; body: string }[] = [];
-  const head = /(?:^|\n)[ \t]*(?:inline\s+|static\s+|constexpr\s+)*(?:const\s+)?[\w:<>]+[\s*&]+(\w+)\s*\(([^;{}]*)\)\s*(?:const\s*)?\{/g;
-  for (let m = head.exec(src); m; m = head.exec(src)) {
-    if (['if', 'for', 'while', 'switch'].includes(m[1]!)) continue;
-    let depth = 1;
-    let i = head.lastIndex;
-    while (depth > 0 && i < src.length) {
-      if (src[i] === '{') depth++;
-      else if (src[i] === '}') depth--;
-      i++;
-    }
-    out.push({ name: m[1]!, body: src.slice(head.lastIndex, i - 1) });
-  }
-  return out;
-}
-
-function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
-  const state = new Map<string, 'open' | 'done'>();
-  const path: string[] = [];
-  const visit = (n: string): string[] | undefined => {
-    if (state.get(n) === 'done') return undefined;
-    if (state.get(n) === 'open') return [...path.slice(path.indexOf(n)), n];
-    state.set(n, 'open');
-    path.push(n);
-    for (const m of graph.get(n) ?? []) {
-      const c = visit(m);
-      if (c) return c;
-    }
-    path.pop();
-    state.set(n, 'done');
-    return undefined;
-  };
-  for (const n of graph.keys()) {
-    const c = visit(n);
-    if (c) return c;
-  }
-  return undefined;
 }
 
 const CONFIGS: [string, EngineConfig][] = [['default', { ...DEFAULT_ENGINE_CONFIG }], ...PROPERTY_CONFIGS.map((c, i): [string, EngineConfig] => [`property ${i}`, c])];

@@ -4,6 +4,7 @@ import type { ReuseConfig } from '../generator/spatial/reuse.js';
 import { loadModel } from '../src/frontend/load.js';
 import type { Model } from '../src/ir/types.js';
 import { sharedModel } from './fixtures.js';
+import { code, findCycle, functions } from './support/cpp-source.js';
 import { mlpModel } from './support/spatial-mlp.js';
 
 /**
@@ -20,15 +21,6 @@ function hls(model: Model, reuse: ReuseConfig, opts: { part?: string } = {}) {
   return { cpp: all.get('src.cpp')!, h: all.get('src.h')!, compat: all.get('gatec_hls_compat.h')!, tcl: all.get('run_hls.tcl')!, all, paths: files.map((f) => f.path) };
 }
 
-/** Source with comments and string literals blanked (lengths kept, so offsets match the text). */
-function code(text: string): string {
-  const blank = (m: string) => m.replace(/[^\n]/g, ' ');
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, blank)
-    .replace(/\/\/.*$/gm, blank)
-    .replace(/"(?:[^"\\\n]|\\.)*"/g, (m) => `"${' '.repeat(m.length - 2)}"`);
-}
-
 /** Offsets [start, end) of each stage's `namespace sK { ... }  // namespace sK` in the text. */
 function stageRanges(text: string): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
@@ -37,24 +29,9 @@ function stageRanges(text: string): Map<string, [number, number]> {
 }
 
 /** Function definitions, those inside a stage namespace named sK::f: name and body. */
-function functions(text: string): { name: string; body: string }[] {
-  const src = code(text);
+function stageFunctions(text: string): { name: string; body: string }[] {
   const ranges = [...stageRanges(text)];
-  const out: { name: string; body: string }[] = [];
-  const head = /(?:^|\n)[ \t]*(?:inline\s+|static\s+|constexpr\s+)*(?:const\s+)?[\w:<>]+[\s*&]+(\w+)\s*\(([^;{}]*)\)\s*(?:const\s*)?\{/g;
-  for (let m = head.exec(src); m; m = head.exec(src)) {
-    if (['if', 'for', 'while', 'switch'].includes(m[1]!)) continue;
-    let depth = 1;
-    let i = head.lastIndex;
-    while (depth > 0 && i < src.length) {
-      if (src[i] === '{') depth++;
-      else if (src[i] === '}') depth--;
-      i++;
-    }
-    const ns = ranges.find(([, [a, b]]) => m!.index >= a && m!.index < b)?.[0];
-    out.push({ name: ns ? `${ns}::${m[1]!}` : m[1]!, body: src.slice(head.lastIndex, i - 1) });
-  }
-  return out;
+  return functions(code(text), (at) => ranges.find(([, [a, b]]) => at >= a && at < b)?.[0]);
 }
 
 const MODELS: [string, () => Promise<Model>, ReuseConfig][] = [
@@ -87,7 +64,7 @@ describe.each(MODELS)('spatial HLS kernel source: %s', (_, load, reuse) => {
   });
 
   it('has no recursion', () => {
-    const defs = functions(k.cpp);
+    const defs = stageFunctions(k.cpp);
     const names = defs.map((d) => d.name);
     expect(names).toEqual(expect.arrayContaining(['requant', 'load', 'store', 'src_top', 's0::stage']));
     const graph = new Map<string, Set<string>>();
@@ -96,18 +73,7 @@ describe.each(MODELS)('spatial HLS kernel source: %s', (_, load, reuse) => {
       const calls = [...d.body.matchAll(/\b((?:s\d+::)?\w+)\s*\(/g)].map((m) => m[1]!).map((n) => (names.includes(n) ? n : names.includes(ns + n) ? ns + n : '')).filter((n) => n !== '');
       graph.set(d.name, new Set(calls));
     }
-    const visiting = new Set<string>();
-    const done = new Set<string>();
-    const cyclic = (n: string): boolean => {
-      if (done.has(n)) return false;
-      if (visiting.has(n)) return true;
-      visiting.add(n);
-      const c = [...(graph.get(n) ?? [])].some(cyclic);
-      visiting.delete(n);
-      done.add(n);
-      return c;
-    };
-    expect(names.filter(cyclic)).toEqual([]);
+    expect(findCycle(graph)).toBeUndefined();
   });
 
   it('bounds every loop by a compile-time constant', () => {
