@@ -32,11 +32,10 @@ export interface Multiplier {
   kind: MultKind;
 }
 
-export interface MacStage {
-  kind: 'mac';
+/** What every stage has: its layer, its window over the input frame, and its output's numerics. */
+interface StageWindow {
   layer: number;
   name: string;
-  op: 'conv' | 'fc';
   /** input [C,H,W] (a vector is [N,1,1]) and output [Co,OH,OW] */
   in: [number, number, number];
   out: [number, number, number];
@@ -46,6 +45,11 @@ export interface MacStage {
   zpIn: number;
   zpOut: number;
   clamp: [number, number];
+}
+
+export interface MacStage extends StageWindow {
+  kind: 'mac';
+  op: 'conv' | 'fc';
   bias: number[];
   mult: number[];
   /** per output channel, clamped to the product width (an equal result: docs/spatial.md) */
@@ -73,19 +77,9 @@ export interface MacStage {
   laneConst: boolean[];
 }
 
-export interface PoolStage {
+export interface PoolStage extends StageWindow {
   kind: 'pool';
-  layer: number;
-  name: string;
   op: 'maxpool' | 'avgpool';
-  in: [number, number, number];
-  out: [number, number, number];
-  kernel: [number, number];
-  stride: [number, number];
-  pads: [number, number, number, number];
-  zpIn: number;
-  zpOut: number;
-  clamp: [number, number];
   mult: number;
   shift: number;
   pixels: number;
